@@ -1,0 +1,103 @@
+# Copyright 2026 The im2txt Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ==============================================================================
+"""Caption tokenization and the word-count vocabulary of the builder.
+
+Tokenization is the original's: lowercase the caption, split it into Penn
+Treebank tokens with NLTK, and wrap it in start and end words. NLTK's
+``word_tokenize`` normally runs the punkt sentence splitter first, which
+needs a data download; a caption is one sentence, so the splitter is skipped
+(``preserve_line=True``) and no NLTK data is needed. The tokens are the
+original's for every one-sentence caption; in the rare caption with a period
+inside it ("two dogs. one cat.") the inner period stays attached to its word
+("dogs.") where punkt would have split it off.
+
+The vocabulary file (``word_counts.txt``) has one ``"<word> <count>"`` line
+per word seen at least ``min_word_count`` times in the training captions
+(start and end words included), most frequent first, ties in order of first
+appearance; lines are joined by newlines with no trailing newline. A word's id
+is its line number; every other word maps to the unknown id, which equals
+the number of lines (``<UNK>`` itself is not written; the reader appends it).
+"""
+
+import collections
+
+from nltk.tokenize import word_tokenize
+
+
+def process_caption(caption, start_word="<S>", end_word="</S>"):
+  """Tokenizes one caption.
+
+  Args:
+    caption: A str caption.
+    start_word: Token prepended to the caption.
+    end_word: Token appended to the caption.
+
+  Returns:
+    A list of str tokens: [start_word, lowercased tokens..., end_word].
+  """
+  tokens = [start_word]
+  tokens.extend(word_tokenize(caption.lower(), preserve_line=True))
+  tokens.append(end_word)
+  return tokens
+
+
+class WordCounts(object):
+  """Word-to-id map of the builder (ids are line numbers of word_counts.txt)."""
+
+  def __init__(self, word_counts):
+    """Builds the map.
+
+    Args:
+      word_counts: A list of (word, count) pairs in file order.
+    """
+    self.word_counts = list(word_counts)
+    self._vocab = {word: i for i, (word, _) in enumerate(self.word_counts)}
+    self.unk_id = len(self.word_counts)
+
+  def __len__(self):
+    return len(self.word_counts)
+
+  def word_to_id(self, word):
+    """Returns the integer id of a word, or unk_id."""
+    return self._vocab.get(word, self.unk_id)
+
+  def to_file_contents(self):
+    """Returns the text of word_counts.txt (no trailing newline)."""
+    return "\n".join("%s %d" % (w, c) for w, c in self.word_counts)
+
+
+def count_words(tokenized_captions):
+  """Counts tokens over captions, in order of first appearance."""
+  counter = collections.Counter()
+  for tokens in tokenized_captions:
+    counter.update(tokens)
+  return counter
+
+
+def create_vocab(tokenized_captions, min_word_count=4):
+  """Builds the vocabulary of a list of tokenized captions.
+
+  Args:
+    tokenized_captions: An iterable of token lists (training captions).
+    min_word_count: Minimum count for a word to get its own id.
+
+  Returns:
+    (WordCounts, total number of distinct words)
+  """
+  counter = count_words(tokenized_captions)
+  kept = [x for x in counter.items() if x[1] >= min_word_count]
+  # Stable sort: equal counts keep their first-appearance order.
+  kept.sort(key=lambda x: x[1], reverse=True)
+  return WordCounts(kept), len(counter)

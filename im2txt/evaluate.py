@@ -1,0 +1,303 @@
+# Copyright 2026 The im2txt Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ==============================================================================
+"""Evaluates a Show and Tell model's perplexity on the validation split.
+
+  evaluate --input_file_pattern="${MSCOCO_DIR}/val-?????-of-00004" \
+    --checkpoint_dir="${MODEL_DIR}/train" --eval_dir="${MODEL_DIR}/eval"
+
+Runs in a loop beside training. Every --eval_interval_secs it evaluates each
+checkpoint in --checkpoint_dir that it has not evaluated yet, oldest first,
+on --num_eval_examples examples, and writes the per-word perplexity
+(``Perplexity``), the mean per-word cross entropy (``eval/loss``) and the
+model's summaries of one batch to --eval_dir at the checkpoint's global
+step. The evaluated steps are remembered in eval_dir/evaluated_steps.json,
+so no checkpoint is evaluated twice, even across restarts, and none is
+skipped while it still exists (train keeps the latest 5).
+
+--run_once evaluates what is there and exits. --eval_on_cpu keeps the job
+off the GPUs (instead of CUDA_VISIBLE_DEVICES="") so that it can share a
+machine with training.
+"""
+
+import json
+import math
+import os
+import sys
+import time
+
+from absl import app
+from absl import flags
+import numpy as np
+
+from im2txt import tf_compat  # noqa: F401
+
+import tensorflow.compat.v1 as tf
+
+from im2txt import configuration
+from im2txt import show_and_tell_model
+from im2txt.ops import inputs as input_ops
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("input_file_pattern", "",
+                    "File pattern of sharded TFRecord input files. Required.")
+flags.DEFINE_string("checkpoint_dir", "",
+                    "Directory containing model checkpoints. Required.")
+flags.DEFINE_string("eval_dir", "",
+                    "Directory to write event logs. Required.")
+flags.DEFINE_integer("eval_interval_secs", 600,
+                     "Interval between evaluation runs (start to start).")
+flags.DEFINE_integer("num_eval_examples", 10132,
+                     "Number of examples for evaluation.")
+flags.DEFINE_integer("min_global_step", 5000,
+                     "Minimum global step to run evaluation.")
+flags.DEFINE_boolean("run_once", False,
+                     "Evaluate the checkpoints present once, then exit.")
+flags.DEFINE_boolean("eval_on_cpu", False,
+                     "Run on the CPU only, leaving GPUs to training.")
+flags.DEFINE_string("model_config_file", "",
+                    "Optional ModelConfig JSON; default: model_config.json "
+                    "in --checkpoint_dir, else the built-in defaults.")
+
+flags.register_validator("input_file_pattern", bool,
+                         message="--input_file_pattern is required.")
+flags.register_validator("checkpoint_dir", bool,
+                         message="--checkpoint_dir is required.")
+flags.register_validator("eval_dir", bool, message="--eval_dir is required.")
+
+tf.logging.set_verbosity(tf.logging.INFO)
+
+EVALUATED_STEPS_FILENAME = "evaluated_steps.json"
+
+
+def evaluate_model(sess, model, global_step, summary_writer, summary_op,
+                   num_eval_examples=10132):
+  """Computes perplexity-per-word over an evaluation dataset.
+
+  Summaries and perplexity-per-word are written out to the eval directory.
+
+  Args:
+    sess: Session object.
+    model: Instance of ShowAndTellModel; the model to evaluate.
+    global_step: Integer; global step of the model checkpoint.
+    summary_writer: Instance of FileWriter.
+    summary_op: Op for generating model summaries (None to skip).
+    num_eval_examples: Number of examples to evaluate.
+
+  Returns:
+    The perplexity (float).
+  """
+  # The model's summaries of one batch (this consumes one batch).
+  if summary_op is not None:
+    summary_str = sess.run(summary_op)
+    summary_writer.add_summary(summary_str, global_step)
+
+  # Per-word perplexity: exp of the total cross entropy over all real target
+  # words divided by their number (not an average of batch averages).
+  num_eval_batches = int(
+      math.ceil(num_eval_examples / model.config.batch_size))
+
+  start_time = time.time()
+  sum_losses = 0.
+  sum_weights = 0.
+  for i in range(num_eval_batches):
+    cross_entropy_losses, weights = sess.run([
+        model.target_cross_entropy_losses,
+        model.target_cross_entropy_loss_weights
+    ])
+    sum_losses += np.sum(cross_entropy_losses * weights)
+    sum_weights += np.sum(weights)
+    if not i % 100:
+      tf.logging.info("Computed losses for %d of %d batches.", i + 1,
+                      num_eval_batches)
+  eval_time = time.time() - start_time
+
+  mean_loss = sum_losses / sum_weights
+  perplexity = math.exp(mean_loss)
+  tf.logging.info("Perplexity = %f (%.2g sec)", perplexity, eval_time)
+
+  summary = tf.Summary()
+  value = summary.value.add()
+  value.simple_value = perplexity
+  value.tag = "Perplexity"
+  value = summary.value.add()
+  value.simple_value = mean_loss
+  value.tag = "eval/loss"
+  summary_writer.add_summary(summary, global_step)
+
+  summary_writer.flush()
+  tf.logging.info("Finished processing evaluation at global step %d.",
+                  global_step)
+  return perplexity
+
+
+def checkpoints_to_evaluate(checkpoint_dir, evaluated_steps):
+  """Lists (global_step, path) of existing checkpoints not yet evaluated.
+
+  Returns them oldest first.
+  """
+  state = tf.train.get_checkpoint_state(checkpoint_dir)
+  if not state:
+    return []
+  pending = []
+  for path in state.all_model_checkpoint_paths:
+    if not os.path.isabs(path):
+      path = os.path.join(checkpoint_dir, path)
+    if not tf.gfile.Exists(path + ".index"):
+      continue
+    step = int(tf.train.load_checkpoint(path).get_tensor("global_step"))
+    if step not in evaluated_steps:
+      pending.append((step, path))
+  return sorted(pending)
+
+
+def load_evaluated_steps(eval_dir):
+  path = os.path.join(eval_dir, EVALUATED_STEPS_FILENAME)
+  if not tf.gfile.Exists(path):
+    return set()
+  with tf.gfile.GFile(path, "r") as f:
+    return set(json.load(f))
+
+
+def save_evaluated_steps(eval_dir, steps):
+  path = os.path.join(eval_dir, EVALUATED_STEPS_FILENAME)
+  tmp = path + ".tmp"
+  with tf.gfile.GFile(tmp, "w") as f:
+    json.dump(sorted(steps), f)
+  tf.gfile.Rename(tmp, path, overwrite=True)
+
+
+def run_once(model, saver, summary_writer, summary_op, checkpoint_path,
+             global_step, num_eval_examples=10132, session_config=None):
+  """Evaluates one checkpoint in a new session.
+
+  Args:
+    model: The eval-mode ShowAndTellModel (its graph is the default graph).
+    saver: A Saver over all variables.
+    summary_writer: FileWriter of the eval directory.
+    summary_op: Merged summaries of the model.
+    checkpoint_path: Checkpoint prefix to evaluate.
+    global_step: Its global step.
+    num_eval_examples: Number of examples to evaluate.
+    session_config: Optional tf.ConfigProto.
+
+  Returns:
+    The perplexity.
+  """
+  sess = tf.Session(config=session_config)
+  coord = tf.train.Coordinator()
+  threads = []
+  try:
+    tf.logging.info("Loading model from checkpoint: %s", checkpoint_path)
+    saver.restore(sess, checkpoint_path)
+    tf.logging.info("Successfully loaded %s at global step = %d.",
+                    os.path.basename(checkpoint_path), global_step)
+
+    # New session, new queues: every evaluation reads the same examples from
+    # the start of the first file.
+    threads = tf.train.start_queue_runners(sess=sess, coord=coord)
+    return evaluate_model(
+        sess=sess,
+        model=model,
+        global_step=global_step,
+        summary_writer=summary_writer,
+        summary_op=summary_op,
+        num_eval_examples=num_eval_examples)
+  finally:
+    coord.request_stop()
+    # Closing the session cancels the enqueue ops that reader threads are
+    # blocked in, so that they exit at once.
+    sess.close()
+    coord.join(threads, stop_grace_period_secs=10)
+
+
+def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
+        num_eval_examples=10132, min_global_step=5000, run_once_only=False,
+        eval_on_cpu=False, model_config_file=""):
+  """Builds the eval graph and evaluates new checkpoints in a loop.
+
+  Returns:
+    A dict {global_step: perplexity} of this call's evaluations.
+  """
+  tf.gfile.MakeDirs(eval_dir)
+  model_config = configuration.model_config_for_checkpoint(
+      checkpoint_dir, model_config_file)
+  model_config.input_file_pattern = input_file_pattern
+  session_config = None
+  if eval_on_cpu:
+    session_config = tf.ConfigProto(device_count={"GPU": 0})
+
+  g = tf.Graph()
+  with g.as_default():
+    model = show_and_tell_model.ShowAndTellModel(model_config, mode="eval")
+    model.build()
+    saver = tf.train.Saver()
+    summary_op = tf.summary.merge_all()
+    summary_writer = tf.summary.FileWriter(eval_dir)
+    g.finalize()
+
+    results = {}
+    evaluated = load_evaluated_steps(eval_dir)
+    # Below min_global_step: skipped (and logged) once per process, not
+    # recorded, so a later run with a lower threshold still evaluates them.
+    below_min = set()
+    while True:
+      start = time.time()
+      tf.logging.info("Starting evaluation at " + time.strftime(
+          "%Y-%m-%d-%H:%M:%S", time.localtime()))
+      pending = checkpoints_to_evaluate(checkpoint_dir, evaluated | below_min)
+      if not pending and not tf.train.latest_checkpoint(checkpoint_dir):
+        tf.logging.info("Skipping evaluation. No checkpoint found in: %s",
+                        checkpoint_dir)
+      for step, path in pending:
+        if step < min_global_step:
+          tf.logging.info("Skipping evaluation. Global step = %d < %d", step,
+                          min_global_step)
+          below_min.add(step)
+          continue
+        results[step] = run_once(model, saver, summary_writer, summary_op,
+                                 path, step, num_eval_examples,
+                                 session_config)
+        evaluated.add(step)
+        save_evaluated_steps(eval_dir, evaluated)
+      if run_once_only:
+        summary_writer.close()
+        return results
+      time_to_next_eval = start + eval_interval_secs - time.time()
+      if time_to_next_eval > 0:
+        time.sleep(time_to_next_eval)
+
+
+def main(unused_argv):
+  try:
+    input_ops.match_input_files(FLAGS.input_file_pattern)
+  except input_ops.NoInputFilesError as e:
+    sys.exit("evaluate: error: %s" % e)
+  run(FLAGS.input_file_pattern, FLAGS.checkpoint_dir, FLAGS.eval_dir,
+      eval_interval_secs=FLAGS.eval_interval_secs,
+      num_eval_examples=FLAGS.num_eval_examples,
+      min_global_step=FLAGS.min_global_step,
+      run_once_only=FLAGS.run_once,
+      eval_on_cpu=FLAGS.eval_on_cpu,
+      model_config_file=FLAGS.model_config_file)
+
+
+def console_main():
+  """Console-script entry point."""
+  app.run(main)
+
+
+if __name__ == "__main__":
+  console_main()

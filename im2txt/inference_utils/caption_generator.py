@@ -1,0 +1,227 @@
+# Copyright 2026 The im2txt Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ==============================================================================
+"""Beam search over a step-by-step caption model.
+
+The algorithm is the original im2txt beam search as it was before its March
+2019 regression (tensorflow/models PR #6255 kept every word *except* the k
+most probable, giving empty or one-word captions; tensorflow/models#6513):
+
+  partial = {[<S>]}; complete = {}
+  repeat max_caption_length - 1 times:
+    run one model step for every partial caption
+    for each partial caption, extend it with each of its beam_size most
+      probable next words (ties: lower word id first; probabilities below
+      1e-12 are ignored); a caption ending in </S> goes to `complete` (score
+      optionally divided by len(caption) ** length_normalization_factor),
+      any other to the new `partial`
+    keep the beam_size best of each set; stop when no partial caption is left
+  return `complete` best first, or `partial` best first if nothing completed
+
+Scores are log-probabilities (natural log). There is no early stopping.
+"""
+
+import heapq
+import math
+
+import numpy as np
+
+
+class Caption(object):
+  """A complete or partial caption; ordered and compared by score only."""
+
+  def __init__(self, sentence, state, logprob, score, metadata=None):
+    """Initializes the Caption.
+
+    Args:
+      sentence: List of word ids in the caption, start word first.
+      state: Model state after generating the previous word.
+      logprob: Log-probability of the caption.
+      score: Score of the caption (logprob, or its length-normalised value).
+      metadata: Optional list of per-word metadata from the model.
+    """
+    self.sentence = sentence
+    self.state = state
+    self.logprob = logprob
+    self.score = score
+    self.metadata = metadata
+
+  def __lt__(self, other):
+    assert isinstance(other, Caption)
+    return self.score < other.score
+
+  def __eq__(self, other):
+    assert isinstance(other, Caption)
+    return self.score == other.score
+
+  def __repr__(self):
+    return "Caption(sentence=%r, logprob=%r, score=%r)" % (
+        self.sentence, self.logprob, self.score)
+
+
+class TopN(object):
+  """Keeps the n largest of the items pushed into it (a min-heap)."""
+
+  def __init__(self, n):
+    self._n = n
+    self._data = []
+
+  def size(self):
+    assert self._data is not None
+    return len(self._data)
+
+  def push(self, x):
+    """Adds x; when full, x replaces the smallest item if it is larger."""
+    assert self._data is not None
+    if len(self._data) < self._n:
+      heapq.heappush(self._data, x)
+    else:
+      heapq.heappushpop(self._data, x)
+
+  def extract(self, sort=False):
+    """Returns the items (largest first if sort) and empties the store.
+
+    Only reset() may be called afterwards.
+
+    Args:
+      sort: If True, sort descending; otherwise heap order.
+
+    Returns:
+      A list of at most n items.
+    """
+    assert self._data is not None
+    data = self._data
+    self._data = None
+    if sort:
+      data.sort(reverse=True)
+    return data
+
+  def reset(self):
+    """Empties the store (also after extract)."""
+    self._data = []
+
+
+class CaptionGenerator(object):
+  """Generates captions of an image with beam search."""
+
+  def __init__(self,
+               model,
+               vocab,
+               beam_size=3,
+               max_caption_length=20,
+               length_normalization_factor=0.0):
+    """Initializes the generator.
+
+    Args:
+      model: An object with feed_image(sess, encoded_image) and
+        inference_step(sess, input_feed, state_feed), such as an
+        InferenceWrapper.
+      vocab: A Vocabulary (only start_id and end_id are used).
+      beam_size: Beam size to use when generating captions.
+      max_caption_length: The maximum caption length, start and end words
+        included, before stopping the search.
+      length_normalization_factor: If != 0, a number x such that complete
+        captions are scored logprob / length**x; a positive x favours longer
+        captions.
+
+    Raises:
+      ValueError: If beam_size or max_caption_length is below 1.
+    """
+    if beam_size < 1:
+      raise ValueError("beam_size must be at least 1, got %d" % beam_size)
+    if max_caption_length < 1:
+      raise ValueError("max_caption_length must be at least 1, got %d"
+                       % max_caption_length)
+    self.vocab = vocab
+    self.model = model
+
+    self.beam_size = beam_size
+    self.max_caption_length = max_caption_length
+    self.length_normalization_factor = length_normalization_factor
+
+  def top_words(self, word_probabilities):
+    """Ids of the beam_size most probable words, most probable first.
+
+    Ties keep the lower word id first (a stable sort on -p).
+    """
+    order = np.argsort(-np.asarray(word_probabilities), kind="stable")
+    return order[:self.beam_size]
+
+  def beam_search(self, sess, encoded_image):
+    """Runs beam search caption generation on a single image.
+
+    Args:
+      sess: TensorFlow Session object (passed through to the model).
+      encoded_image: An encoded image string.
+
+    Returns:
+      A list of Caption sorted by descending score.
+    """
+    # The image sets the LSTM state before the first word.
+    initial_state = self.model.feed_image(sess, encoded_image)
+
+    initial_beam = Caption(
+        sentence=[self.vocab.start_id],
+        state=initial_state[0],
+        logprob=0.0,
+        score=0.0,
+        metadata=[""])
+    partial_captions = TopN(self.beam_size)
+    partial_captions.push(initial_beam)
+    complete_captions = TopN(self.beam_size)
+
+    for _ in range(self.max_caption_length - 1):
+      partial_captions_list = partial_captions.extract()
+      partial_captions.reset()
+      input_feed = np.array([c.sentence[-1] for c in partial_captions_list])
+      state_feed = np.array([c.state for c in partial_captions_list])
+
+      softmax, new_states, metadata = self.model.inference_step(sess,
+                                                                input_feed,
+                                                                state_feed)
+
+      for i, partial_caption in enumerate(partial_captions_list):
+        word_probabilities = softmax[i]
+        state = new_states[i]
+        for w in self.top_words(word_probabilities):
+          p = word_probabilities[w]
+          if p < 1e-12:
+            continue  # log(p) would be -inf or meaningless.
+          w = int(w)
+          sentence = partial_caption.sentence + [w]
+          logprob = partial_caption.logprob + math.log(p)
+          score = logprob
+          if metadata:
+            metadata_list = partial_caption.metadata + [metadata[i]]
+          else:
+            metadata_list = None
+          if w == self.vocab.end_id:
+            if self.length_normalization_factor > 0:
+              score /= len(sentence)**self.length_normalization_factor
+            beam = Caption(sentence, state, logprob, score, metadata_list)
+            complete_captions.push(beam)
+          else:
+            beam = Caption(sentence, state, logprob, score, metadata_list)
+            partial_captions.push(beam)
+      if partial_captions.size() == 0:
+        # Every surviving extension ended the caption (e.g. beam_size 1).
+        break
+
+    # Fall back to partial captions only when nothing completed: mixing the
+    # two would rank unfinished captions, whose scores lack the end word's
+    # cost, above finished ones.
+    if not complete_captions.size():
+      complete_captions = partial_captions
+
+    return complete_captions.extract(sort=True)

@@ -1,0 +1,177 @@
+# Copyright 2026 The im2txt Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ==============================================================================
+"""Base class of the model wrappers that beam search drives.
+
+Protocol between a caption model and
+:class:`im2txt.inference_utils.caption_generator.CaptionGenerator`:
+
+* ``feed_image(sess, encoded_image)`` -> float32 array [1, state_size]: the
+  model state after reading the image.
+* ``inference_step(sess, input_feed, state_feed)`` with input_feed an int64
+  array [batch] of previous word ids and state_feed a float32 array
+  [batch, state_size] -> (softmax [batch, vocab_size], new states
+  [batch, state_size], per-caption metadata or None).
+
+For the Show and Tell graph these map onto the tensors ``image_feed:0``,
+``lstm/initial_state:0``, ``input_feed:0``, ``lstm/state_feed:0``,
+``softmax:0`` and ``lstm/state:0`` (im2txt/show_and_tell_model.py). A state
+is the LSTM's [c | h] concatenation.
+
+Subclasses implement ``build_model``, ``feed_image`` and ``inference_step``;
+this class builds the graph from a config or from serialized GraphDef and
+SaverDef files, and returns a function that restores a checkpoint.
+"""
+
+import os.path
+
+import im2txt  # noqa: F401
+
+import tensorflow.compat.v1 as tf
+
+
+class CheckpointNotFoundError(ValueError):
+  """A checkpoint path or directory holds no usable checkpoint."""
+
+
+def resolve_checkpoint_path(checkpoint_path):
+  """Turns a checkpoint prefix or a directory into a checkpoint prefix.
+
+  Args:
+    checkpoint_path: A checkpoint prefix (e.g. train/model.ckpt-2000), or a
+      directory that holds a `checkpoint` index file.
+
+  Returns:
+    The checkpoint prefix.
+
+  Raises:
+    CheckpointNotFoundError: If nothing usable is there; the message says
+      what was found instead.
+  """
+  if not checkpoint_path:
+    raise CheckpointNotFoundError("No checkpoint path given (--checkpoint_path).")
+  if tf.gfile.IsDirectory(checkpoint_path):
+    latest = tf.train.latest_checkpoint(checkpoint_path)
+    if not latest:
+      index = os.path.join(checkpoint_path, "checkpoint")
+      if tf.gfile.Exists(index):
+        raise CheckpointNotFoundError(
+            "The checkpoint index %s lists no checkpoint whose files exist."
+            % index)
+      raise CheckpointNotFoundError(
+          "No checkpoint file found in: %s (the directory has no file named "
+          "'checkpoint'; pass the checkpoint prefix itself, e.g. "
+          "%s/model.ckpt-NNNN)" % (checkpoint_path, checkpoint_path))
+    return latest
+  if not tf.gfile.Exists(checkpoint_path + ".index"):
+    hint = ""
+    for suffix in (".index", ".meta", ".data-00000-of-00001"):
+      if checkpoint_path.endswith(suffix):
+        hint = (" Pass the prefix without %r: %s"
+                % (suffix, checkpoint_path[:-len(suffix)]))
+    if not tf.gfile.Exists(checkpoint_path):
+      raise CheckpointNotFoundError(
+          "Checkpoint %s not found.%s" % (checkpoint_path, hint))
+    raise CheckpointNotFoundError(
+        "%s is not a checkpoint prefix (no %s.index).%s"
+        % (checkpoint_path, checkpoint_path, hint))
+  return checkpoint_path
+
+
+class InferenceWrapperBase(object):
+  """Drives a caption model one step at a time (see the module docstring)."""
+
+  def __init__(self):
+    pass
+
+  def build_model(self, model_config):
+    """Builds the inference-mode model in the default graph and returns it."""
+    raise NotImplementedError("Please implement build_model in subclass")
+
+  def _create_restore_fn(self, checkpoint_path, saver):
+    """Returns restore_fn(sess), which restores `saver`'s variables.
+
+    Args:
+      checkpoint_path: A checkpoint prefix, or a directory holding a
+        `checkpoint` index file (its latest checkpoint is used).
+      saver: The Saver to restore with.
+
+    Raises:
+      CheckpointNotFoundError: If there is no checkpoint at checkpoint_path.
+    """
+    checkpoint_path = resolve_checkpoint_path(checkpoint_path)
+
+    def _restore_fn(sess):
+      tf.logging.info("Loading model from checkpoint: %s", checkpoint_path)
+      saver.restore(sess, checkpoint_path)
+      tf.logging.info("Successfully loaded checkpoint: %s",
+                      os.path.basename(checkpoint_path))
+
+    return _restore_fn
+
+  def build_graph_from_config(self, model_config, checkpoint_path):
+    """Builds the model from a ModelConfig; returns its restore function.
+
+    Args:
+      model_config: A ModelConfig.
+      checkpoint_path: A checkpoint prefix or a directory (see
+        _create_restore_fn).
+    """
+    tf.logging.info("Building model.")
+    self.build_model(model_config)
+    saver = tf.train.Saver()
+
+    return self._create_restore_fn(checkpoint_path, saver)
+
+  def build_graph_from_proto(self, graph_def_file, saver_def_file,
+                             checkpoint_path):
+    """Imports a serialized graph; returns its restore function.
+
+    Args:
+      graph_def_file: File holding a binary GraphDef (imported unprefixed).
+      saver_def_file: File holding the binary SaverDef of that graph.
+      checkpoint_path: A checkpoint prefix or a directory (see
+        _create_restore_fn).
+    """
+    tf.logging.info("Loading GraphDef from file: %s", graph_def_file)
+    graph_def = tf.GraphDef()
+    with tf.gfile.GFile(graph_def_file, "rb") as f:
+      graph_def.ParseFromString(f.read())
+    tf.import_graph_def(graph_def, name="")
+
+    tf.logging.info("Loading SaverDef from file: %s", saver_def_file)
+    saver_def = tf.train.SaverDef()
+    with tf.gfile.GFile(saver_def_file, "rb") as f:
+      saver_def.ParseFromString(f.read())
+    saver = tf.train.Saver(saver_def=saver_def)
+
+    return self._create_restore_fn(checkpoint_path, saver)
+
+  def feed_image(self, sess, encoded_image):
+    """Returns the state after the image: a float32 array [1, state_size]."""
+    raise NotImplementedError("Please implement feed_image in subclass")
+
+  def inference_step(self, sess, input_feed, state_feed):
+    """Runs one decoder step for a batch of partial captions.
+
+    Args:
+      sess: A Session holding the model.
+      input_feed: An int64 array [batch] of each caption's last word id.
+      state_feed: A float32 array [batch, state_size] of their states.
+
+    Returns:
+      (softmax [batch, vocab_size], new_state [batch, state_size], metadata)
+      where metadata is None or a list of one value per caption.
+    """
+    raise NotImplementedError("Please implement inference_step in subclass")

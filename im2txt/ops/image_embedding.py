@@ -1,0 +1,133 @@
+# Copyright 2026 The im2txt Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ==============================================================================
+"""Image embedding ops: the Inception v3 encoder of Show and Tell.
+
+Wraps tf-slim's ``inception_v3_base`` (the ``InceptionV3/...`` variable names
+of the official ``inception_v3_2016_08_28`` checkpoint) with im2txt's
+arg-scope, average pooling and dropout, giving one 2048-d vector per image.
+"""
+
+from im2txt import tf_compat  # noqa: F401  (TF1 behaviour, tf-slim fixes)
+
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+from tf_slim.nets.inception_v3 import inception_v3_base
+
+# Collection that holds the batch-norm moving statistics, as in the original.
+MOVING_VARS_COLLECTION = "moving_vars"
+
+
+def _summarize_activation(activation):
+  """Adds a histogram and, for ReLU outputs, a zero-fraction summary."""
+  name = activation.op.name
+  tf.summary.histogram(name + "/activation", activation)
+  if activation.op.type == "Relu":
+    tf.summary.scalar(name + "/zero_fraction", tf.nn.zero_fraction(activation))
+
+
+def inception_v3(images,
+                 trainable=True,
+                 is_training=True,
+                 weight_decay=0.00004,
+                 stddev=0.1,
+                 dropout_keep_prob=0.8,
+                 use_batch_norm=True,
+                 batch_norm_params=None,
+                 add_summaries=True,
+                 scope="InceptionV3"):
+  """Encodes images with Inception v3 into one 2048-d vector each.
+
+  Args:
+    images: A float32 Tensor of shape [batch, height, width, channels] with
+      values in [-1, 1].
+    trainable: Python bool; whether the encoder's variables are trained (and
+      get L2 weight decay). False in phase 1, True in phase 2.
+    is_training: Python bool; training mode of the surrounding model. The
+      encoder itself only runs batch norm in training mode and applies
+      dropout when both this and `trainable` are True.
+    weight_decay: L2 coefficient on conv and fully connected weights.
+    stddev: Standard deviation of the truncated-normal weight initializer.
+    dropout_keep_prob: Keep probability of the dropout after pooling.
+    use_batch_norm: Whether convolutions are followed by batch norm.
+    batch_norm_params: Overrides the batch-norm arguments (see
+      tf_slim.batch_norm); None uses the defaults below.
+    add_summaries: Whether to add activation summaries for each end point.
+    scope: Variable scope of the encoder.
+
+  Returns:
+    A float32 Tensor of shape [batch, 2048]: the average-pooled output of the
+    last Inception block (8 x 8 x 2048 for 299 x 299 inputs), after dropout
+    when training the encoder.
+  """
+  # A frozen encoder (phase 1) keeps batch norm on its moving statistics and
+  # skips its dropout, even while the embedding and LSTM train around it.
+  is_inception_model_training = trainable and is_training
+
+  if use_batch_norm:
+    if not batch_norm_params:
+      batch_norm_params = {
+          "is_training": is_inception_model_training,
+          "trainable": trainable,
+          # Moving-average decay of the batch statistics.
+          "decay": 0.9997,
+          # Added to the variance before the square root.
+          "epsilon": 0.001,
+          # The moving statistics are also gathered in their own collection.
+          "variables_collections": {
+              "beta": None,
+              "gamma": None,
+              "moving_mean": [MOVING_VARS_COLLECTION],
+              "moving_variance": [MOVING_VARS_COLLECTION],
+          },
+          # A list, not the bare collection name: see im2txt.tf_compat.
+          "updates_collections": [tf.GraphKeys.UPDATE_OPS],
+      }
+  else:
+    batch_norm_params = None
+
+  if trainable:
+    weights_regularizer = slim.l2_regularizer(weight_decay)
+  else:
+    weights_regularizer = None
+
+  with tf.variable_scope(scope, "InceptionV3", [images]) as scope:
+    with slim.arg_scope(
+        [slim.conv2d, slim.fully_connected],
+        weights_regularizer=weights_regularizer,
+        trainable=trainable):
+      with slim.arg_scope(
+          [slim.conv2d],
+          weights_initializer=tf.truncated_normal_initializer(stddev=stddev),
+          activation_fn=tf.nn.relu,
+          normalizer_fn=slim.batch_norm,
+          normalizer_params=batch_norm_params):
+        net, end_points = inception_v3_base(images, scope=scope)
+        with tf.variable_scope("logits"):
+          shape = net.get_shape()
+          # [batch, 8, 8, 2048] -> [batch, 1, 1, 2048]
+          net = slim.avg_pool2d(net, shape[1:3], padding="VALID", scope="pool")
+          net = slim.dropout(
+              net,
+              keep_prob=dropout_keep_prob,
+              is_training=is_inception_model_training,
+              scope="dropout")
+          # [batch, 1, 1, 2048] -> [batch, 2048]
+          net = slim.flatten(net, scope="flatten")
+
+  if add_summaries:
+    for v in end_points.values():
+      _summarize_activation(v)
+
+  return net

@@ -1,0 +1,410 @@
+# Copyright 2026 The im2txt Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ==============================================================================
+"""Image-to-text model: "Show and Tell".
+
+Vinyals et al., "Show and Tell: Lessons learned from the 2015 MSCOCO Image
+Captioning Challenge", IEEE TPAMI 2016.
+
+An Inception v3 encoder turns the image into a 2048-d vector, one linear
+layer maps it into the 512-d word-embedding space, and an LSTM reads it as
+its input at step -1, then reads the caption's words one per step and
+predicts the next word each time.
+
+Variable names and shapes are a public contract: they are those of the
+original im2txt graph built with TensorFlow >= 1.2, so its checkpoints and
+the official ``inception_v3_2016_08_28`` checkpoint restore unchanged:
+
+  InceptionV3/...                       376 variables (tf-slim names)
+  image_embedding/weights               [2048, embedding_size]   (no bias)
+  seq_embedding/map                     [vocab_size, embedding_size]
+  lstm/basic_lstm_cell/kernel           [embedding_size + num_lstm_units,
+                                         4 * num_lstm_units]
+  lstm/basic_lstm_cell/bias             [4 * num_lstm_units]
+  logits/weights                        [num_lstm_units, vocab_size]
+  logits/biases                         [vocab_size]
+  global_step                           [] int32
+
+In "inference" mode the graph is driven one step at a time through the
+tensors named below (see im2txt/inference_utils/inference_wrapper_base.py).
+"""
+
+from im2txt import tf_compat  # noqa: F401  (TF1 behaviour, tf-slim fixes)
+
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+
+from im2txt.ops import image_embedding
+from im2txt.ops import image_processing
+from im2txt.ops import inputs as input_ops
+
+MODES = ("train", "eval", "inference")
+
+# Names of the inference-mode feed and fetch tensors (the protocol between
+# the model and InferenceWrapper; also used by exported graphs).
+IMAGE_FEED = "image_feed:0"            # string [], one encoded image
+INPUT_FEED = "input_feed:0"            # int64 [batch], previous word ids
+STATE_FEED = "lstm/state_feed:0"       # float32 [batch, 2 * num_lstm_units]
+INITIAL_STATE = "lstm/initial_state:0"  # float32 [1, 2 * num_lstm_units]
+STATE = "lstm/state:0"                 # float32 [batch, 2 * num_lstm_units]
+SOFTMAX = "softmax:0"                  # float32 [batch, vocab_size]
+
+
+class ShowAndTellModel(object):
+  """Builds the Show and Tell graph for one mode (arXiv:1411.4555).
+
+  Usage: construct, then call build(); the attributes below are None until
+  then. "train" reads shuffled records and applies dropout and image
+  distortions; "eval" reads records in order, deterministically; "inference"
+  reads nothing from disk and exposes the feed/fetch tensors named in this
+  module's constants.
+  """
+
+  def __init__(self, config, mode, train_inception=False):
+    """Validates the arguments and declares the model's outputs.
+
+    Args:
+      config: A ModelConfig.
+      mode: "train", "eval" or "inference".
+      train_inception: Whether the Inception v3 variables train (phase 2).
+
+    Raises:
+      ValueError: If `mode` is not one of MODES or the config is invalid.
+    """
+    if mode not in MODES:
+      raise ValueError("mode must be one of %s, got %r" % (MODES, mode))
+    if config.num_preprocess_threads % 2:
+      raise ValueError("num_preprocess_threads must be even (it alternates two "
+                       "colour-distortion orders), got %d"
+                       % config.num_preprocess_threads)
+    self.config = config
+    self.mode = mode
+    self.train_inception = train_inception
+
+    # Reads serialized records in train and eval modes.
+    self.reader = tf.TFRecordReader()
+
+    # Every non-Inception weight starts uniform in [-scale, scale], as in the
+    # paper.
+    self.initializer = tf.random_uniform_initializer(
+        minval=-self.config.initializer_scale,
+        maxval=self.config.initializer_scale)
+
+    # A float32 Tensor with shape [batch_size, height, width, channels].
+    self.images = None
+
+    # An int64 Tensor with shape [batch_size, padded_length].
+    self.input_seqs = None
+
+    # An int64 Tensor with shape [batch_size, padded_length].
+    self.target_seqs = None
+
+    # An int32 0/1 Tensor with shape [batch_size, padded_length].
+    self.input_mask = None
+
+    # A float32 Tensor with shape [batch_size, embedding_size].
+    self.image_embeddings = None
+
+    # A float32 Tensor with shape [batch_size, padded_length, embedding_size].
+    self.seq_embeddings = None
+
+    # A float32 scalar Tensor; the total loss for the trainer to optimize.
+    self.total_loss = None
+
+    # A float32 Tensor with shape [batch_size * padded_length].
+    self.target_cross_entropy_losses = None
+
+    # A float32 Tensor with shape [batch_size * padded_length].
+    self.target_cross_entropy_loss_weights = None
+
+    # Global variables under the InceptionV3 scope (weights and BN stats).
+    self.inception_variables = []
+
+    # init_fn(sess) restores the encoder from the Inception checkpoint; None
+    # in inference mode and when no checkpoint file is configured.
+    self.init_fn = None
+
+    # The int32 global step variable.
+    self.global_step = None
+
+  def is_training(self):
+    """Returns True in "train" mode."""
+    return self.mode == "train"
+
+  def process_image(self, encoded_image, thread_id=0):
+    """Preprocesses one encoded image for this model's mode.
+
+    Args:
+      encoded_image: A scalar string Tensor; the encoded image.
+      thread_id: Preprocessing thread id (colour-op order, summaries).
+
+    Returns:
+      A float32 Tensor of shape [height, width, 3]; the processed image.
+    """
+    return image_processing.process_image(encoded_image,
+                                          is_training=self.is_training(),
+                                          height=self.config.image_height,
+                                          width=self.config.image_width,
+                                          resize_height=self.config.resize_height,
+                                          resize_width=self.config.resize_width,
+                                          thread_id=thread_id,
+                                          image_format=self.config.image_format)
+
+  def build_inputs(self):
+    """Builds the input tensors: placeholders, or the record pipeline.
+
+    The only method that touches disk, so tests can override it.
+
+    Outputs:
+      self.images
+      self.input_seqs
+      self.target_seqs (training and eval only)
+      self.input_mask (training and eval only)
+    """
+    if self.mode == "inference":
+      # One encoded image and a batch of previous words (one per beam).
+      image_feed = tf.placeholder(dtype=tf.string, shape=[], name="image_feed")
+      input_feed = tf.placeholder(dtype=tf.int64,
+                                  shape=[None],  # batch_size
+                                  name="input_feed")
+
+      # [299, 299, 3] -> [1, 299, 299, 3]; [batch] -> [batch, 1]
+      images = tf.expand_dims(self.process_image(image_feed), 0)
+      input_seqs = tf.expand_dims(input_feed, 1)
+
+      target_seqs = None
+      input_mask = None
+    else:
+      input_queue = input_ops.prefetch_input_data(
+          self.reader,
+          self.config.input_file_pattern,
+          is_training=self.is_training(),
+          batch_size=self.config.batch_size,
+          values_per_shard=self.config.values_per_input_shard,
+          input_queue_capacity_factor=self.config.input_queue_capacity_factor,
+          num_reader_threads=self.config.num_input_reader_threads)
+
+      # One parse + preprocess branch per thread; batch_join runs them in
+      # parallel and alternate threads use the two colour-op orders.
+      images_and_captions = []
+      for thread_id in range(self.config.num_preprocess_threads):
+        serialized_sequence_example = input_queue.dequeue()
+        encoded_image, caption = input_ops.parse_sequence_example(
+            serialized_sequence_example,
+            image_feature=self.config.image_feature_name,
+            caption_feature=self.config.caption_feature_name)
+        image = self.process_image(encoded_image, thread_id=thread_id)
+        images_and_captions.append([image, caption])
+
+      queue_capacity = (2 * self.config.num_preprocess_threads *
+                        self.config.batch_size)
+      images, input_seqs, target_seqs, input_mask = (
+          input_ops.batch_with_dynamic_pad(images_and_captions,
+                                           batch_size=self.config.batch_size,
+                                           queue_capacity=queue_capacity))
+
+    self.images = images
+    self.input_seqs = input_seqs
+    self.target_seqs = target_seqs
+    self.input_mask = input_mask
+
+  def build_image_embeddings(self):
+    """Encodes the images and projects them into the word-embedding space.
+
+    Inputs:
+      self.images
+
+    Outputs:
+      self.image_embeddings
+    """
+    inception_output = image_embedding.inception_v3(
+        self.images,
+        trainable=self.train_inception,
+        is_training=self.is_training())
+    self.inception_variables = tf.get_collection(
+        tf.GraphKeys.GLOBAL_VARIABLES, scope="InceptionV3")
+
+    # [batch, 2048] -> [batch, embedding_size], linear, no bias.
+    with tf.variable_scope("image_embedding") as scope:
+      image_embeddings = slim.fully_connected(
+          inputs=inception_output,
+          num_outputs=self.config.embedding_size,
+          activation_fn=None,
+          weights_initializer=self.initializer,
+          biases_initializer=None,
+          scope=scope)
+
+    # Kept in the graph (as the original does) for tools that read it.
+    tf.constant(self.config.embedding_size, name="embedding_size")
+
+    self.image_embeddings = image_embeddings
+
+  def build_seq_embeddings(self):
+    """Looks up the word embeddings of the input sequences.
+
+    Inputs:
+      self.input_seqs
+
+    Outputs:
+      self.seq_embeddings
+    """
+    with tf.variable_scope("seq_embedding"), tf.device("/cpu:0"):
+      embedding_map = tf.get_variable(
+          name="map",
+          shape=[self.config.vocab_size, self.config.embedding_size],
+          initializer=self.initializer)
+      seq_embeddings = tf.nn.embedding_lookup(embedding_map, self.input_seqs)
+
+    self.seq_embeddings = seq_embeddings
+
+  def build_model(self):
+    """Builds the LSTM decoder, the logits and (train/eval) the loss.
+
+    Inputs:
+      self.image_embeddings
+      self.seq_embeddings
+      self.target_seqs (training and eval only)
+      self.input_mask (training and eval only)
+
+    Outputs:
+      self.total_loss (training and eval only)
+      self.target_cross_entropy_losses (training and eval only)
+      self.target_cross_entropy_loss_weights (training and eval only)
+    """
+    # Departure from the paper kept from the original: BasicLSTMCell has
+    # biases and emits tanh(new_c) * sigmoid(o); the paper's cell has no
+    # biases and emits new_c * sigmoid(o).
+    lstm_cell = tf.nn.rnn_cell.BasicLSTMCell(
+        num_units=self.config.num_lstm_units, state_is_tuple=True)
+    if self.mode == "train":
+      lstm_cell = tf.nn.rnn_cell.DropoutWrapper(
+          lstm_cell,
+          input_keep_prob=self.config.lstm_dropout_keep_prob,
+          output_keep_prob=self.config.lstm_dropout_keep_prob)
+
+    with tf.variable_scope("lstm", initializer=self.initializer) as lstm_scope:
+      # Step -1: the image embedding is the input; only the state is kept.
+      zero_state = lstm_cell.zero_state(
+          batch_size=self.image_embeddings.get_shape()[0], dtype=tf.float32)
+      _, initial_state = lstm_cell(self.image_embeddings, zero_state)
+
+      # Every later cell call shares these variables.
+      lstm_scope.reuse_variables()
+
+      if self.mode == "inference":
+        # States travel as one [batch, c | h] matrix: c in the first
+        # num_lstm_units columns, h in the rest.
+        tf.concat(axis=1, values=initial_state, name="initial_state")
+
+        state_feed = tf.placeholder(dtype=tf.float32,
+                                    shape=[None, sum(lstm_cell.state_size)],
+                                    name="state_feed")
+        state_tuple = tf.split(value=state_feed, num_or_size_splits=2, axis=1)
+
+        # One step for a batch of (previous word, state) pairs.
+        lstm_outputs, state_tuple = lstm_cell(
+            inputs=tf.squeeze(self.seq_embeddings, axis=[1]),
+            state=state_tuple)
+
+        tf.concat(axis=1, values=state_tuple, name="state")
+      else:
+        # Padding positions (mask 0) are not run; their outputs are zeros.
+        sequence_length = tf.reduce_sum(self.input_mask, 1)
+        lstm_outputs, _ = tf.nn.dynamic_rnn(cell=lstm_cell,
+                                            inputs=self.seq_embeddings,
+                                            sequence_length=sequence_length,
+                                            initial_state=initial_state,
+                                            dtype=tf.float32,
+                                            scope=lstm_scope)
+
+    # [batch, T, num_lstm_units] -> [batch * T, num_lstm_units]
+    lstm_outputs = tf.reshape(lstm_outputs, [-1, lstm_cell.output_size])
+
+    with tf.variable_scope("logits") as logits_scope:
+      logits = slim.fully_connected(
+          inputs=lstm_outputs,
+          num_outputs=self.config.vocab_size,
+          activation_fn=None,
+          weights_initializer=self.initializer,
+          scope=logits_scope)
+
+    if self.mode == "inference":
+      tf.nn.softmax(logits, name="softmax")
+    else:
+      targets = tf.reshape(self.target_seqs, [-1])
+      weights = tf.cast(tf.reshape(self.input_mask, [-1]), tf.float32)
+
+      # Mean cross entropy per real (unpadded) target word, </S> included.
+      losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets,
+                                                              logits=logits)
+      batch_loss = tf.div(tf.reduce_sum(tf.multiply(losses, weights)),
+                          tf.reduce_sum(weights),
+                          name="batch_loss")
+      tf.losses.add_loss(batch_loss)
+      total_loss = tf.losses.get_total_loss()
+
+      tf.summary.scalar("losses/batch_loss", batch_loss)
+      tf.summary.scalar("losses/total_loss", total_loss)
+      for var in tf.trainable_variables():
+        tf.summary.histogram("parameters/" + var.op.name, var)
+
+      self.total_loss = total_loss
+      # Per-position losses and weights, for perplexity in evaluation.
+      self.target_cross_entropy_losses = losses
+      self.target_cross_entropy_loss_weights = weights
+
+  def setup_inception_initializer(self):
+    """Sets self.init_fn, which restores the encoder from its checkpoint.
+
+    The Saver covers the InceptionV3 variables only, so the checkpoint's
+    classifier variables (Logits, AuxLogits) are ignored. Without a
+    configured checkpoint file the encoder keeps its random initialisation
+    (a warning says so) instead of failing at the first restore.
+    """
+    if self.mode == "inference":
+      return
+    if not self.config.inception_checkpoint_file:
+      tf.logging.warning(
+          "No Inception v3 checkpoint file is set: the image encoder starts "
+          "from random weights. Pass --inception_checkpoint_file for real "
+          "training runs.")
+      return
+    saver = tf.train.Saver(self.inception_variables)
+
+    def restore_fn(sess):
+      tf.logging.info("Restoring Inception variables from checkpoint file %s",
+                      self.config.inception_checkpoint_file)
+      saver.restore(sess, self.config.inception_checkpoint_file)
+
+    self.init_fn = restore_fn
+
+  def setup_global_step(self):
+    """Creates the int32 global step (not get_or_create: the dtype matters
+    for checkpoint compatibility)."""
+    global_step = tf.Variable(
+        initial_value=0,
+        name="global_step",
+        trainable=False,
+        collections=[tf.GraphKeys.GLOBAL_STEP, tf.GraphKeys.GLOBAL_VARIABLES])
+
+    self.global_step = global_step
+
+  def build(self):
+    """Builds the whole graph for this mode, in dependency order."""
+    self.build_inputs()
+    self.build_image_embeddings()
+    self.build_seq_embeddings()
+    self.build_model()
+    self.setup_inception_initializer()
+    self.setup_global_step()

@@ -1,0 +1,68 @@
+# Copyright 2026 The im2txt Authors. All Rights Reserved.
+# Licensed under the Apache License, Version 2.0.
+"""pip installation of im2txt (Show and Tell image captioning).
+
+  pip install .            # TensorFlow as published (CPU, or GPU if CUDA
+                           # libraries are present on the machine)
+  pip install ".[gpu]"     # TensorFlow with its pip-installed CUDA libraries
+  pip install ".[test]"    # plus the test tools
+
+`tensorflow-cpu` cannot replace `tensorflow` here: tf-keras, which the LSTM
+decoder needs, depends on the `tensorflow` package itself.
+"""
+
+import os
+
+from setuptools import find_packages
+from setuptools import setup
+
+REQUIRED_PACKAGES = [
+    "tensorflow>=2.21,<2.22",
+    "tf-keras>=2.21,<2.22",
+    "tf-slim==1.1.0",
+    "nltk>=3.8,<4",
+    "numpy>=1.26,<3",
+    "absl-py>=2.1,<3",
+    "pillow>=10,<14",
+]
+
+EXTRAS = {
+    "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],
+    "test": [
+        "pytest>=8,<10",
+        "tensorboard>=2.21,<2.22",
+    ],
+}
+
+CONSOLE_SCRIPTS = [
+    "im2txt-train = im2txt.train:run",
+    "im2txt-evaluate = im2txt.evaluate:console_main",
+    "im2txt-run-inference = im2txt.run_inference:run",
+    "im2txt-build-mscoco-data = im2txt.data.build_mscoco_data:run",
+    "im2txt-make-demo-data = im2txt.data.make_demo_data:run",
+]
+
+here = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(here, "README.md"), encoding="utf-8") as f:
+  long_description = f.read()
+
+setup(
+    name="im2txt",
+    version="2.21.0",
+    description="Show and Tell image captioning (im2txt) on TensorFlow 2.21 "
+    "in TF1 graph mode",
+    long_description=long_description,
+    long_description_content_type="text/markdown",
+    license="Apache 2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["im2txt", "im2txt.*"]),
+    install_requires=REQUIRED_PACKAGES,
+    extras_require=EXTRAS,
+    entry_points={"console_scripts": CONSOLE_SCRIPTS},
+    scripts=["data/download_and_preprocess_mscoco.sh"],
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+        "License :: OSI Approved :: Apache Software License",
+    ],
+)

@@ -1,0 +1,291 @@
+"""Tests of the MSCOCO builder: split, records, bad input, atomic resume."""
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from PIL import Image
+
+from im2txt import tf_compat  # noqa: F401
+import tensorflow.compat.v1 as tf
+
+from im2txt.data import build_mscoco_data
+from im2txt.data import schema
+from im2txt.ops import image_processing
+from tests import testing_utils
+
+
+def _jpeg_bytes(mode="RGB", size=(40, 30), color=(200, 20, 20), fmt="JPEG"):
+  image = Image.new(mode, size, color)
+  buffer = io.BytesIO()
+  image.save(buffer, fmt)
+  return buffer.getvalue()
+
+
+def _write_coco(root, split, images, captions):
+  """images: list of (image_id, file_name, bytes or None); captions: list of
+  (image_id, caption)."""
+  image_dir = os.path.join(root, split)
+  os.makedirs(image_dir, exist_ok=True)
+  for _, file_name, data in images:
+    if data is not None:
+      with open(os.path.join(image_dir, file_name), "wb") as f:
+        f.write(data)
+  path = os.path.join(root, "captions_%s.json" % split)
+  with open(path, "w", encoding="utf-8") as f:
+    json.dump({
+        "images": [{"id": i, "file_name": n} for i, n, _ in images],
+        "annotations": [{"id": k, "image_id": i, "caption": c}
+                        for k, (i, c) in enumerate(captions)],
+    }, f, ensure_ascii=False)
+  return image_dir, path
+
+
+def _read_split(output_dir, name, num_shards):
+  records = []
+  for shard in range(num_shards):
+    path = os.path.join(output_dir, build_mscoco_data.shard_name(
+        name, shard, num_shards))
+    records.extend(schema.parse_sequence_example_proto(r)
+                   for r in tf.io.tf_record_iterator(path))
+  return records
+
+
+class SplitTest(tf.test.TestCase):
+
+  def testValSplitArithmeticOfMscoco(self):
+    val = list(range(40504))
+    train_part, val_part, test_part = build_mscoco_data.split_val_images(val)
+    self.assertEqual((len(train_part), len(val_part), len(test_part)),
+                     (34428, 2025, 4051))
+    self.assertEqual(val_part[0], 34428)
+    self.assertEqual(test_part[0], 36453)
+
+  def testThreadRangesAreContiguous(self):
+    self.assertEqual(build_mscoco_data.thread_ranges(10, 3),
+                     [[0, 3], [3, 6], [6, 10]])
+
+  def testShardNames(self):
+    self.assertEqual(build_mscoco_data.shard_name("train", 3, 256),
+                     "train-00003-of-00256")
+
+  def testShardThreadCheck(self):
+    build_mscoco_data.check_shards_and_threads(8, train_shards=256,
+                                               val_shards=4, test_shards=8)
+    with self.assertRaisesRegex(ValueError, "train_shards"):
+      build_mscoco_data.check_shards_and_threads(3, train_shards=256,
+                                                 val_shards=2, test_shards=2)
+
+
+class BuildTest(tf.test.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    self.root = tempfile.mkdtemp()
+    self.addCleanup(shutil.rmtree, self.root)
+
+  def _build(self, train, val, output="out", **kwargs):
+    train_dir, train_json = _write_coco(self.root, "train2014", *train)
+    val_dir, val_json = _write_coco(self.root, "val2014", *val)
+    output_dir = os.path.join(self.root, output)
+    args = dict(train_image_dir=train_dir, val_image_dir=val_dir,
+                train_captions_file=train_json, val_captions_file=val_json,
+                output_dir=output_dir,
+                word_counts_output_file=os.path.join(output_dir,
+                                                     "word_counts.txt"),
+                train_shards=2, val_shards=1, test_shards=1, num_threads=2,
+                min_word_count=1)
+    args.update(kwargs)
+    return build_mscoco_data.build(**args), output_dir
+
+  def testSplitsRecordsAndVocabulary(self):
+    good = _jpeg_bytes()
+    train = ([(1, "t1.jpg", good), (2, "t2.jpg", good)],
+             [(1, "A dog."), (1, "A brown dog"), (2, "A cat.")])
+    # 20 val images: 17 go to train, 1 to val, 2 to test.
+    val_images = [(100 + i, "v%d.jpg" % i, good) for i in range(20)]
+    val = (val_images, [(100 + i, "A cat") for i in range(20)])
+    report, out = self._build(train, val)
+    self.assertEqual(report["splits"]["train"]["pairs_written"], 3 + 17)
+    self.assertEqual(report["splits"]["val"]["pairs_written"], 1)
+    self.assertEqual(report["splits"]["test"]["pairs_written"], 2)
+    val_records = _read_split(out, "val", 1)
+    self.assertEqual([r["image_id"] for r in val_records], [117])
+    test_ids = sorted(r["image_id"] for r in _read_split(out, "test", 1))
+    self.assertEqual(test_ids, [118, 119])
+    with open(os.path.join(out, "word_counts.txt"), encoding="utf-8") as f:
+      contents = f.read()
+    self.assertFalse(contents.endswith("\n"))
+    words = [line.split()[0] for line in contents.split("\n")]
+    self.assertEqual(words[:4], ["<S>", "a", "</S>", "cat"])
+    self.assertNotIn("<UNK>", words)
+    train_records = _read_split(out, "train", 2)
+    self.assertLen(train_records, 20)
+    for r in train_records:
+      self.assertEqual(r["image"], good)  # JPEG bytes stored unchanged.
+      self.assertEqual(r["caption_ids"],
+                       [words.index(w) for w in r["caption"]])
+    self.assertIn(["<S>", "a", "brown", "dog", "</S>"],
+                  [r["caption"] for r in train_records])
+
+  def testBadInputsAreSkippedConvertedOrDroppedAndReported(self):
+    good = _jpeg_bytes()
+    truncated = good[:len(good) // 2]
+    png_named_jpg = _jpeg_bytes(fmt="PNG")
+    cmyk = _jpeg_bytes(mode="CMYK", color=(0, 255, 0, 0))
+    gray = _jpeg_bytes(mode="L", color=128)
+    train = ([(1, "good.jpg", good), (2, "truncated.jpg", truncated),
+              (3, "png.jpg", png_named_jpg), (4, "cmyk.jpg", cmyk),
+              (5, "gray.jpg", gray), (6, "missing.jpg", None),
+              (7, "text.jpg", b"this is not an image"),
+              (8, "hindi.jpg", good), (9, "nocaption.jpg", good)],
+             [(1, "A red box"), (1, "   "), (1, ""), (2, "A broken image"),
+              (3, "A png image"), (4, "A cmyk image"), (5, "A gray image"),
+              (6, "A missing image"), (7, "Not an image"),
+              (8, "एक लाल डिब्बा"), (8, "A red box"), (999, "No such image")])
+    val = ([(100, "v.jpg", good)], [(100, "A red box")])
+    report, out = self._build(train, val, train_shards=1, num_threads=1)
+
+    skipped = {os.path.basename(x["file"]): x["reason"]
+               for x in report["skipped"]}
+    self.assertEqual(sorted(skipped), ["missing.jpg", "text.jpg",
+                                       "truncated.jpg"])
+    self.assertIn("file not found", skipped["missing.jpg"])
+    self.assertIn("not a JPEG, PNG", skipped["text.jpg"])
+    self.assertIn("invalid JPEG", skipped["truncated.jpg"])
+    self.assertEqual(report["images_skipped"], 3)
+    self.assertEqual(report["pairs_skipped"], 3)
+    self.assertEqual([os.path.basename(f) for f in report["images_converted"]],
+                     ["png.jpg"])
+    self.assertLen(report["dropped_captions"], 2)
+    self.assertEqual([x["image_id"] for x in report["orphan_annotations"]],
+                     [999])
+    self.assertEqual(
+        [os.path.basename(x["file"]) for x in report["images_without_captions"]],
+        ["nocaption.jpg"])
+    on_disk = testing_utils.read_json(os.path.join(out, "build_report.json"))
+    self.assertEqual(on_disk["images_skipped"], 3)
+
+    # Every written record decodes through the model's own preprocessing.
+    records = _read_split(out, "train", 1) + _read_split(out, "val", 1) + (
+        _read_split(out, "test", 1))
+    self.assertLen(records, 7 + 1 - 1)  # 1 val image, which lands in test.
+    by_caption = {" ".join(r["caption"][1:-1]): r for r in records}
+    self.assertIn("एक लाल डिब्बा", by_caption)
+    png_record = by_caption["a png image"]
+    self.assertEqual(png_record["image"][:3], b"\xff\xd8\xff")
+    self.assertEqual(by_caption["a cmyk image"]["image"], cmyk)
+    with tf.Graph().as_default():
+      feed = tf.placeholder(tf.string, [])
+      image = image_processing.process_image(feed, is_training=False,
+                                             height=20, width=20,
+                                             resize_height=24, resize_width=24)
+      with self.session() as sess:
+        for r in records:
+          self.assertEqual(sess.run(image, {feed: r["image"]}).shape,
+                           (20, 20, 3))
+        # CMYK magenta comes out magenta, in [-1, 1] scale.
+        pixel = sess.run(image, {feed: by_caption["a cmyk image"]["image"]})[10, 10]
+        self.assertAllClose(pixel, [1.0, -1.0, 1.0], atol=0.1)
+
+  def testMalformedCaptionsJsonWritesNothing(self):
+    good = _jpeg_bytes()
+    train_dir, train_json = _write_coco(self.root, "train2014",
+                                        [(1, "a.jpg", good)], [(1, "A dog")])
+    val_dir, val_json = _write_coco(self.root, "val2014",
+                                    [(2, "b.jpg", good)], [(2, "A dog")])
+    out = os.path.join(self.root, "out")
+    cases = {
+        '{"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [': "not valid JSON",
+        '[1, 2]': "expected a JSON object",
+        '{"images": []}': "missing list 'annotations'",
+        '{"images": [{"id": "1"}], "annotations": []}': "images[0]",
+        '{"images": [], "annotations": [{"image_id": 1}]}': "annotations[0]",
+    }
+    for text, message in cases.items():
+      with open(val_json, "w") as f:
+        f.write(text)
+      result = testing_utils.run_module(
+          "im2txt.data.build_mscoco_data",
+          ["--train_image_dir=" + train_dir, "--val_image_dir=" + val_dir,
+           "--train_captions_file=" + train_json,
+           "--val_captions_file=" + val_json, "--output_dir=" + out,
+           "--word_counts_output_file=" + os.path.join(out, "wc.txt")],
+          check=False, timeout=120)
+      self.assertEqual(result.returncode, 1, result.stderr)
+      self.assertIn(val_json, result.stderr)
+      self.assertIn(message, result.stderr)
+      self.assertFalse(os.path.exists(out))
+
+  def testRerunKeepsCompleteShardsAndGivesTheSameOutput(self):
+    good = _jpeg_bytes()
+    train = ([(i, "t%d.jpg" % i, _jpeg_bytes(color=(i * 20, 0, 0)))
+              for i in range(1, 9)],
+             [(i, "caption number %d" % (i % 3)) for i in range(1, 9)] * 2)
+    val = ([(100 + i, "v%d.jpg" % i, good) for i in range(10)],
+           [(100 + i, "a val caption") for i in range(10)])
+    _, out_a = self._build(train, val, output="a", train_shards=4)
+    _, out_b = self._build(train, val, output="b", train_shards=4)
+
+    def digest(d):
+      return {n: hashlib.sha256(open(os.path.join(d, n), "rb").read()).hexdigest()
+              for n in sorted(os.listdir(d))
+              if not n.startswith(".") and n != "build_report.json"}
+
+    self.assertEqual(digest(out_a), digest(out_b))
+    report_b = testing_utils.read_json(os.path.join(out_b, "build_report.json"))
+    # Simulate a kill: one shard gone, one temporary file left behind.
+    os.remove(os.path.join(out_b, "train-00002-of-00004"))
+    with open(os.path.join(out_b, "train-00003-of-00004.tmp-123"), "wb") as f:
+      f.write(b"partial")
+    mtime = os.path.getmtime(os.path.join(out_b, "train-00000-of-00004"))
+    time.sleep(0.05)
+    self._build(train, val, output="b", train_shards=4)
+    os.remove(os.path.join(out_b, "train-00003-of-00004.tmp-123"))
+    self.assertEqual(digest(out_a), digest(out_b))
+    self.assertEqual(
+        testing_utils.read_json(os.path.join(out_b, "build_report.json")),
+        report_b)
+    self.assertEqual(
+        os.path.getmtime(os.path.join(out_b, "train-00000-of-00004")), mtime)
+
+  def testKilledBuilderLeavesNoPartialShard(self):
+    paths = testing_utils.make_tiny_dataset(self.root, num_train_images=4,
+                                            num_val_images=10)
+    out = os.path.join(self.root, "killed")
+    env = dict(os.environ, PYTHONPATH=testing_utils.REPO_ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "im2txt.data.build_mscoco_data",
+         "--train_image_dir=" + paths["train_image_dir"],
+         "--val_image_dir=" + paths["val_image_dir"],
+         "--train_captions_file=" + paths["train_captions_file"],
+         "--val_captions_file=" + paths["val_captions_file"],
+         "--output_dir=" + out, "--word_counts_output_file=" + out + "/wc.txt",
+         "--train_shards=64", "--val_shards=1", "--test_shards=1",
+         "--num_threads=1"], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, cwd=testing_utils.REPO_ROOT)
+    # Kill it once it has written a few shards.
+    deadline = time.time() + 120
+    while time.time() < deadline:
+      line = proc.stdout.readline().decode()
+      if "train-00003-of-00064" in line or not line:
+        break
+    proc.kill()
+    proc.wait()
+    for name in os.listdir(out):
+      if name.startswith("train-") and ".tmp-" not in name:
+        shard_records = list(tf.io.tf_record_iterator(os.path.join(out, name)))
+        for r in shard_records:
+          schema.parse_sequence_example_proto(r)
+        self.assertTrue(os.path.exists(os.path.join(
+            out, build_mscoco_data.STATE_DIRNAME, name + ".json")), name)
+
+
+if __name__ == "__main__":
+  tf.test.main()

@@ -1,0 +1,160 @@
+"""Beam search against fake models with hand-computed probability tables.
+
+These tests fail on the March 2019 upstream regression (a top-k that keeps
+every word except the k most probable), which broke im2txt unnoticed.
+"""
+
+import math
+import unittest
+
+import numpy as np
+
+from im2txt.inference_utils import caption_generator
+
+
+class FakeVocab(object):
+  def __init__(self):
+    self.start_id = 0
+    self.end_id = 1
+
+
+class FakeModel(object):
+  """Next-word probabilities depend only on the previous word."""
+
+  def __init__(self, table, vocab_size=12):
+    self._vocab_size = vocab_size
+    self._table = table
+    self.steps = 0
+
+  def feed_image(self, sess, encoded_image):
+    return np.zeros([1, 1])
+
+  def inference_step(self, sess, input_feed, state_feed):
+    self.steps += 1
+    batch = len(input_feed)
+    softmax = np.zeros([batch, self._vocab_size])
+    for i, prev in enumerate(input_feed):
+      for word, p in self._table.get(int(prev), {}).items():
+        softmax[i, word] = p
+    return softmax, np.zeros([batch, 1]), None
+
+
+# The original im2txt test's table.
+TABLE = {
+    0: {1: 0.1, 2: 0.2, 3: 0.3, 4: 0.4},
+    2: {5: 0.1, 6: 0.9},
+    3: {1: 0.1, 7: 0.4, 8: 0.5},
+    4: {1: 0.3, 9: 0.3, 10: 0.4},
+    5: {1: 1.0}, 6: {1: 1.0}, 7: {1: 1.0}, 8: {1: 1.0}, 10: {1: 1.0},
+    11: {1: 1.0},
+    9: {1: 0.5, 11: 0.5},
+}
+
+# A table where length normalisation changes the winner:
+#   [0 1] 0.35 (length 2), [0 2 1] 0.26 (3), [0 2 3 1] 0.312 (4),
+#   [0 2 3 4 1] 0.078 (5).
+NORM_TABLE = {
+    0: {1: 0.35, 2: 0.65},
+    2: {3: 0.6, 1: 0.4},
+    3: {1: 0.8, 4: 0.2},
+    4: {1: 1.0},
+}
+
+
+class CaptionGeneratorTest(unittest.TestCase):
+
+  def _search(self, table=TABLE, **kwargs):
+    generator = caption_generator.CaptionGenerator(
+        model=FakeModel(table), vocab=FakeVocab(), **kwargs)
+    return generator.beam_search(None, b"")
+
+  def _assertCaptions(self, captions, expected):
+    """expected: list of (sentence, probability), best first."""
+    self.assertEqual([c.sentence for c in captions], [s for s, _ in expected])
+    for caption, (_, p) in zip(captions, expected):
+      self.assertAlmostEqual(caption.logprob, math.log(p), places=6)
+
+  def testBeamSize3(self):
+    # Step 1 keeps [0 4] .4, [0 3] .3, [0 2] .2. Step 2 completes [0 4 1]
+    # (.12) and [0 3 1] (.03) and keeps the partials [0 2 6] .18,
+    # [0 4 10] .16, [0 3 8] .15. Step 3 completes those three, which push
+    # both earlier complete captions out of the top 3.
+    self._assertCaptions(self._search(beam_size=3), [
+        ([0, 2, 6, 1], 0.18), ([0, 4, 10, 1], 0.16), ([0, 3, 8, 1], 0.15)])
+
+  def testBeamSize2(self):
+    # [0 4] picks 10 then 1 (1 and 9 tie at .3; the lower id wins).
+    self._assertCaptions(self._search(beam_size=2), [
+        ([0, 4, 10, 1], 0.16), ([0, 3, 8, 1], 0.15)])
+
+  def testBeamSize1IsGreedy(self):
+    self._assertCaptions(self._search(beam_size=1), [([0, 4, 10, 1], 0.16)])
+
+  def testTopWordsKeepsTheMostProbable(self):
+    generator = caption_generator.CaptionGenerator(FakeModel(TABLE),
+                                                   FakeVocab(), beam_size=3)
+    probs = np.array([0.05, 0.3, 0.1, 0.3, 0.25])
+    # Descending probability, ties by lower id.
+    self.assertEqual(list(generator.top_words(probs)), [1, 3, 4])
+
+  def testNoCaptionCompletesReturnsPartials(self):
+    # One step only: nothing reaches </S>, so the partial captions come back.
+    self._assertCaptions(self._search(beam_size=3, max_caption_length=2), [
+        ([0, 4], 0.4), ([0, 3], 0.3), ([0, 2], 0.2)])
+
+  def testCompleteCaptionsAreNeverMixedWithPartials(self):
+    # Two steps: [0 4 1] and [0 3 1] complete while better partials exist.
+    self._assertCaptions(self._search(beam_size=3, max_caption_length=3), [
+        ([0, 4, 1], 0.12), ([0, 3, 1], 0.03)])
+
+  def testWithoutLengthNormalization(self):
+    self._assertCaptions(self._search(table=NORM_TABLE, beam_size=2), [
+        ([0, 1], 0.35), ([0, 2, 3, 1], 0.312)])
+
+  def testLengthNormalization(self):
+    captions = self._search(table=NORM_TABLE, beam_size=2,
+                            length_normalization_factor=1.0)
+    # Scores: ln(.312)/4 = -0.291 beats ln(.26)/3 = -0.449, ln(.078)/5 =
+    # -0.510 and ln(.35)/2 = -0.525.
+    self._assertCaptions(captions, [([0, 2, 3, 1], 0.312), ([0, 2, 1], 0.26)])
+    self.assertAlmostEqual(captions[0].score, math.log(0.312) / 4, places=6)
+    self.assertAlmostEqual(captions[1].score, math.log(0.26) / 3, places=6)
+
+  def testLengthNormalizationWithFactorHalf(self):
+    captions = self._search(table=NORM_TABLE, beam_size=3,
+                            length_normalization_factor=0.5)
+    expected = sorted(
+        [([0, 1], 0.35), ([0, 2, 1], 0.26), ([0, 2, 3, 1], 0.312),
+         ([0, 2, 3, 4, 1], 0.078)],
+        key=lambda x: -math.log(x[1]) / math.sqrt(len(x[0])))[:3]
+    self._assertCaptions(captions, expected)
+
+  def testRejectsBadArguments(self):
+    with self.assertRaisesRegex(ValueError, "beam_size"):
+      caption_generator.CaptionGenerator(FakeModel(TABLE), FakeVocab(),
+                                         beam_size=0)
+    with self.assertRaisesRegex(ValueError, "max_caption_length"):
+      caption_generator.CaptionGenerator(FakeModel(TABLE), FakeVocab(),
+                                         max_caption_length=0)
+
+
+class TopNTest(unittest.TestCase):
+
+  def testKeepsLargest(self):
+    top = caption_generator.TopN(3)
+    for x in [5, 1, 9, 3, 7, 2]:
+      top.push(x)
+    self.assertEqual(top.size(), 3)
+    self.assertEqual(top.extract(sort=True), [9, 7, 5])
+    top.reset()
+    self.assertEqual(top.size(), 0)
+
+  def testCaptionOrdering(self):
+    a = caption_generator.Caption([0], None, -1.0, -1.0)
+    b = caption_generator.Caption([0, 1], None, -2.0, -0.5)
+    self.assertLess(a, b)
+    self.assertEqual(a, caption_generator.Caption([5], None, -3.0, -1.0))
+
+
+if __name__ == "__main__":
+  unittest.main()

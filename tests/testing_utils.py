@@ -1,0 +1,82 @@
+"""Shared helpers of the tests: tiny configs, tiny data sets, subprocesses."""
+
+import json
+import os
+import subprocess
+import sys
+
+import im2txt  # noqa: F401
+from im2txt import configuration
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tiny_model_config(**overrides):
+  """A ModelConfig that trains in milliseconds per step on a CPU."""
+  config = configuration.ModelConfig()
+  config.vocab_size = 60
+  config.embedding_size = 16
+  config.num_lstm_units = 16
+  config.batch_size = 4
+  # 75 x 75 is the smallest input Inception v3 accepts (8x8 -> 1x1 at the top).
+  config.image_height = 75
+  config.image_width = 75
+  config.resize_height = 80
+  config.resize_width = 80
+  config.values_per_input_shard = 20
+  config.num_preprocess_threads = 2
+  for key, value in overrides.items():
+    setattr(config, key, value)
+  return config
+
+
+def write_config(config, path):
+  with open(path, "w", encoding="utf-8") as f:
+    f.write(config.to_json_string())
+  return path
+
+
+def make_tiny_dataset(root, num_train_images=24, num_val_images=40,
+                      shards=(2, 1, 1), seed=0):
+  """Demo images + the builder's records under root; returns a dict of paths."""
+  from im2txt.data import build_mscoco_data  # pylint: disable=g-import-not-at-top
+  from im2txt.data import demo_data  # pylint: disable=g-import-not-at-top
+  raw = demo_data.generate(os.path.join(root, "raw-data"), num_train_images,
+                           num_val_images, image_size=(64, 48), seed=seed)
+  output_dir = os.path.join(root, "data")
+  report = build_mscoco_data.build(
+      output_dir=output_dir,
+      word_counts_output_file=os.path.join(output_dir, "word_counts.txt"),
+      train_shards=shards[0], val_shards=shards[1], test_shards=shards[2],
+      num_threads=1, min_word_count=1, **raw)
+  paths = dict(raw)
+  paths.update({
+      "data_dir": output_dir,
+      "vocab_file": os.path.join(output_dir, "word_counts.txt"),
+      "train_pattern": os.path.join(output_dir, "train-?????-of-%05d" % shards[0]),
+      "val_pattern": os.path.join(output_dir, "val-?????-of-%05d" % shards[1]),
+      "test_pattern": os.path.join(output_dir, "test-?????-of-%05d" % shards[2]),
+      "report": report,
+  })
+  return paths
+
+
+def run_module(module, args, timeout=600, env=None, check=True):
+  """Runs `python -m module args` from the repository root; returns the result."""
+  full_env = dict(os.environ)
+  full_env["PYTHONPATH"] = REPO_ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
+  full_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  if env:
+    full_env.update(env)
+  result = subprocess.run([sys.executable, "-m", module] + list(args),
+                          cwd=REPO_ROOT, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
+  if check and result.returncode != 0:
+    raise AssertionError("%s failed (%d):\nstdout:\n%s\nstderr:\n%s" % (
+        module, result.returncode, result.stdout[-3000:], result.stderr[-5000:]))
+  return result
+
+
+def read_json(path):
+  with open(path, "r", encoding="utf-8") as f:
+    return json.load(f)
