@@ -84,9 +84,13 @@ class ShowAndTellModel(object):
     """
     if mode not in MODES:
       raise ValueError("mode must be one of %s, got %r" % (MODES, mode))
-    if config.num_preprocess_threads % 2:
-      raise ValueError("num_preprocess_threads must be even (it alternates two "
-                       "colour-distortion orders), got %d"
+    if mode == "train" and config.num_preprocess_threads % 2:
+      # Threads alternate two colour-distortion orders. Evaluation does not
+      # distort, and may use one thread to read records strictly in order.
+      raise ValueError("num_preprocess_threads must be even for training, got "
+                       "%d" % config.num_preprocess_threads)
+    if config.num_preprocess_threads < 1:
+      raise ValueError("num_preprocess_threads must be positive, got %d"
                        % config.num_preprocess_threads)
     self.config = config
     self.mode = mode

@@ -80,3 +80,14 @@ def run_module(module, args, timeout=600, env=None, check=True):
 def read_json(path):
   with open(path, "r", encoding="utf-8") as f:
     return json.load(f)
+
+
+def train_tiny_model(paths, train_dir, config_file, steps, *extra):
+  """Trains the tiny model with the real binary up to global step `steps`."""
+  return run_module("im2txt.train", [
+      "--input_file_pattern=" + paths["train_pattern"],
+      "--train_dir=" + train_dir,
+      "--model_config_file=" + config_file,
+      "--number_of_steps=%d" % steps,
+      "--log_every_n_steps=50",
+  ] + list(extra))

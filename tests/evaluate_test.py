@@ -1,0 +1,157 @@
+"""Evaluation: perplexity checked independently, summaries, checkpoint order."""
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import unittest
+
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing import event_accumulator
+
+from im2txt import tf_compat  # noqa: F401
+import tensorflow.compat.v1 as tf
+
+from im2txt import configuration
+from im2txt import evaluate
+from im2txt import show_and_tell_model
+from im2txt.data import schema
+from im2txt.ops import inputs
+from tests import testing_utils
+
+pytestmark = pytest.mark.slow
+
+
+def _perplexities(eval_dir):
+  acc = event_accumulator.EventAccumulator(
+      eval_dir, size_guidance={event_accumulator.SCALARS: 0})
+  acc.Reload()
+  return {e.step: e.value for e in acc.Scalars("Perplexity")}
+
+
+def _independent_perplexity(checkpoint, config, records):
+  """Perplexity with the inference graph, one word at a time."""
+  sum_loss, num_words = 0.0, 0
+  with tf.Graph().as_default():
+    model = show_and_tell_model.ShowAndTellModel(config, "inference")
+    model.build()
+    with tf.Session() as sess:
+      tf.train.Saver().restore(sess, checkpoint)
+      for record in records:
+        state = sess.run(show_and_tell_model.INITIAL_STATE,
+                         {show_and_tell_model.IMAGE_FEED: record["image"]})
+        ids = record["caption_ids"]
+        for word, target in zip(ids[:-1], ids[1:]):
+          softmax, state = sess.run(
+              [show_and_tell_model.SOFTMAX, show_and_tell_model.STATE],
+              {show_and_tell_model.INPUT_FEED: [word],
+               show_and_tell_model.STATE_FEED: state})
+          sum_loss -= math.log(softmax[0, target])
+          num_words += 1
+  return math.exp(sum_loss / num_words)
+
+
+class EvaluateTest(unittest.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    cls.root = tempfile.mkdtemp()
+    # 60 val2014 images: 3 land in val (15 records, one shard).
+    cls.paths = testing_utils.make_tiny_dataset(cls.root, num_val_images=60)
+    cls.config = testing_utils.tiny_model_config()
+    cls.config_file = testing_utils.write_config(
+        cls.config, os.path.join(cls.root, "tiny_model.json"))
+    cls.train_dir = os.path.join(cls.root, "train")
+    testing_utils.train_tiny_model(cls.paths, cls.train_dir, cls.config_file, 30)
+
+  @classmethod
+  def tearDownClass(cls):
+    shutil.rmtree(cls.root)
+
+  def testPerplexityMatchesIndependentComputation(self):
+    # One preprocessing thread reads the val records strictly in order: the
+    # summary batch takes records 0-3, then 5 batches of 4 take records
+    # 4..23 (the 15 records cycle).
+    config = testing_utils.tiny_model_config(num_preprocess_threads=1)
+    config.input_file_pattern = self.paths["val_pattern"]
+    records = [schema.parse_sequence_example_proto(r)
+               for path in inputs.match_input_files(self.paths["val_pattern"])
+               for r in tf.io.tf_record_iterator(path)]
+    self.assertEqual(len(records), 15)
+    checkpoint = tf.train.latest_checkpoint(self.train_dir)
+    eval_dir = os.path.join(self.root, "eval_independent")
+    with tf.Graph().as_default():
+      model = show_and_tell_model.ShowAndTellModel(config, mode="eval")
+      model.build()
+      saver = tf.train.Saver()
+      summary_op = tf.summary.merge_all()
+      writer = tf.summary.FileWriter(eval_dir)
+      perplexity = evaluate.run_once(model, saver, writer, summary_op,
+                                     checkpoint, 30, num_eval_examples=20)
+      writer.close()
+    consumed = [records[i % 15] for i in range(4, 24)]
+    expected = _independent_perplexity(checkpoint, self.config, consumed)
+    self.assertAlmostEqual(perplexity, expected, delta=expected * 1e-4)
+    # The summary lands in the event file at the checkpoint's global step.
+    self.assertEqual(_perplexities(eval_dir), {30: pytest.approx(perplexity)})
+
+  def testEvaluatesEachCheckpointOnceInOrder(self):
+    train_dir = os.path.join(self.root, "train_order")
+    eval_dir = os.path.join(self.root, "eval_order")
+    shutil.copytree(self.train_dir, train_dir)
+    args = ["--input_file_pattern=" + self.paths["val_pattern"],
+            "--checkpoint_dir=" + train_dir, "--eval_dir=" + eval_dir,
+            "--num_eval_examples=8", "--min_global_step=1", "--run_once"]
+    first = testing_utils.run_module("im2txt.evaluate", args)
+    self.assertIn("Perplexity = ", first.stderr)
+    # The first run evaluates every checkpoint above min_global_step.
+    steps_first = sorted(_perplexities(eval_dir))
+    self.assertIn(30, steps_first)
+    # Two more checkpoints appear before the evaluator looks again: both
+    # are evaluated, and the old ones are not evaluated again.
+    testing_utils.train_tiny_model(self.paths, train_dir, self.config_file, 33)
+    testing_utils.train_tiny_model(self.paths, train_dir, self.config_file, 36)
+    second = testing_utils.run_module("im2txt.evaluate", args)
+    self.assertIn("global step = 33", second.stderr)
+    self.assertIn("global step = 36", second.stderr)
+    self.assertNotIn("global step = 30.", second.stderr)
+    self.assertLess(second.stderr.index("global step = 33"),
+                    second.stderr.index("global step = 36"))
+    self.assertEqual(sorted(_perplexities(eval_dir)),
+                     sorted(steps_first + [33, 36]))
+    with open(os.path.join(eval_dir, "evaluated_steps.json")) as f:
+      self.assertEqual(json.load(f), sorted(steps_first + [33, 36]))
+    # Nothing new: nothing evaluated.
+    third = testing_utils.run_module("im2txt.evaluate", args)
+    self.assertNotIn("Perplexity = ", third.stderr)
+
+  def testMinGlobalStepSkipsButDoesNotRecord(self):
+    eval_dir = os.path.join(self.root, "eval_min")
+    result = testing_utils.run_module("im2txt.evaluate", [
+        "--input_file_pattern=" + self.paths["val_pattern"],
+        "--checkpoint_dir=" + self.train_dir, "--eval_dir=" + eval_dir,
+        "--num_eval_examples=4", "--run_once", "--eval_on_cpu"])
+    self.assertIn("Skipping evaluation. Global step = 30 < 5000", result.stderr)
+    self.assertFalse(os.path.exists(os.path.join(eval_dir,
+                                                 "evaluated_steps.json")))
+
+  def testNoCheckpointAndNoFiles(self):
+    empty = os.path.join(self.root, "empty_train")
+    os.makedirs(empty, exist_ok=True)
+    result = testing_utils.run_module("im2txt.evaluate", [
+        "--input_file_pattern=" + self.paths["val_pattern"],
+        "--checkpoint_dir=" + empty, "--model_config_file=" + self.config_file,
+        "--eval_dir=" + os.path.join(self.root, "e"), "--run_once"])
+    self.assertIn("Skipping evaluation. No checkpoint found in: " + empty,
+                  result.stderr)
+    result = testing_utils.run_module("im2txt.evaluate", [
+        "--input_file_pattern=/nope/val-*", "--checkpoint_dir=" + empty,
+        "--eval_dir=" + os.path.join(self.root, "e")], check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("Found no input files matching /nope/val-*", result.stderr)
+
+
+if __name__ == "__main__":
+  unittest.main()

@@ -1,0 +1,236 @@
+"""End-to-end training: two phases, resume, SIGKILL, summaries, bad input.
+
+Runs the real `im2txt.train` binary in subprocesses on records written by
+the real builder, with a tiny model configuration.
+"""
+
+import glob
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import pytest
+from tensorboard.backend.event_processing import event_accumulator
+
+from im2txt import tf_compat  # noqa: F401
+import tensorflow.compat.v1 as tf
+
+from im2txt import configuration
+from im2txt.ops import image_embedding
+from tests import testing_utils
+
+pytestmark = pytest.mark.slow
+
+
+def _checkpoint_steps(train_dir):
+  return sorted(int(re.search(r"ckpt-(\d+)\.index$", p).group(1))
+                for p in glob.glob(os.path.join(train_dir, "*.index")))
+
+
+def _scalars(event_dir, tag):
+  acc = event_accumulator.EventAccumulator(
+      event_dir, size_guidance={event_accumulator.SCALARS: 0})
+  acc.Reload()
+  if tag not in acc.Tags()["scalars"]:
+    return []
+  return [(e.step, e.value) for e in acc.Scalars(tag)]
+
+
+class TrainTest(unittest.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    cls.root = tempfile.mkdtemp()
+    cls.paths = testing_utils.make_tiny_dataset(cls.root)
+    cls.config_file = testing_utils.write_config(
+        testing_utils.tiny_model_config(),
+        os.path.join(cls.root, "tiny_model.json"))
+
+  @classmethod
+  def tearDownClass(cls):
+    shutil.rmtree(cls.root)
+
+  def _train(self, train_dir, steps, *extra, check=True):
+    return testing_utils.run_module("im2txt.train", [
+        "--input_file_pattern=" + self.paths["train_pattern"],
+        "--train_dir=" + train_dir,
+        "--model_config_file=" + self.config_file,
+        "--number_of_steps=%d" % steps,
+        "--save_summaries_secs=1",
+        "--save_interval_secs=600",
+    ] + list(extra), check=check)
+
+  def testTwoPhasesResumeAndSummaries(self):
+    train_dir = os.path.join(self.root, "two_phases")
+    result = self._train(train_dir, 6)
+    self.assertIn("No Inception v3 checkpoint file is set", result.stderr)
+    self.assertEqual(_checkpoint_steps(train_dir)[-1], 6)
+    self.assertTrue(os.path.exists(os.path.join(train_dir, "model_config.json")))
+    self.assertTrue(os.path.exists(os.path.join(train_dir,
+                                                "training_config.json")))
+
+    # Same command, higher target: resumes at 6 (the absolute target).
+    result = self._train(train_dir, 10)
+    self.assertIn("at global step 6", result.stderr)
+    self.assertRegex(result.stderr, r"global step 7: loss = \d+\.\d{4}")
+    self.assertEqual(_checkpoint_steps(train_dir)[-1], 10)
+
+    # A target already reached does nothing (the original ran one step).
+    result = self._train(train_dir, 8)
+    self.assertIn("Nothing to do: global step 10", result.stderr)
+    self.assertEqual(_checkpoint_steps(train_dir)[-1], 10)
+
+    # Phase 2 fine-tunes Inception at the constant fine-tuning rate.
+    result = self._train(train_dir, 40, "--train_inception=true")
+    self.assertEqual(_checkpoint_steps(train_dir)[-1], 40)
+    reader = tf.train.load_checkpoint(os.path.join(train_dir, "model.ckpt-40"))
+    self.assertEqual(reader.get_tensor("global_step"), 40)
+
+    learning_rates = _scalars(train_dir, "OptimizeLoss/learning_rate")
+    self.assertTrue(learning_rates, "no learning-rate summary written")
+    for step, value in learning_rates:
+      expected = 0.0005 if step >= 10 else 2.0
+      self.assertAlmostEqual(value, expected, places=6, msg=step)
+    self.assertTrue(_scalars(train_dir, "losses/total_loss"))
+    self.assertTrue(_scalars(train_dir, "OptimizeLoss/global_norm/gradient_norm"))
+
+  def testSigkillAtAnyMomentResumes(self):
+    train_dir = os.path.join(self.root, "killed")
+    env = dict(os.environ, PYTHONPATH=testing_utils.REPO_ROOT,
+               TF_CPP_MIN_LOG_LEVEL="2")
+    args = [sys.executable, "-m", "im2txt.train",
+            "--input_file_pattern=" + self.paths["train_pattern"],
+            "--train_dir=" + train_dir, "--model_config_file=" + self.config_file,
+            "--number_of_steps=1000000", "--save_interval_secs=1",
+            "--save_summaries_secs=1"]
+    for delay in (0.3, 1.7, 3.1):
+      proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL,
+                              cwd=testing_utils.REPO_ROOT)
+      # Let it train and write checkpoints, then kill it mid-flight.
+      deadline = time.time() + 120
+      while time.time() < deadline and len(_checkpoint_steps(train_dir)) < 2:
+        time.sleep(0.2)
+      time.sleep(delay)
+      proc.send_signal(signal.SIGKILL)
+      proc.wait()
+      # Every checkpoint under its final name is complete and restorable.
+      # (The Supervisor saves from its own thread, so the step in the name
+      # can trail the stored step that training had reached.)
+      for step in _checkpoint_steps(train_dir):
+        reader = tf.train.load_checkpoint(
+            os.path.join(train_dir, "model.ckpt-%d" % step))
+        self.assertGreaterEqual(reader.get_tensor("global_step"), step)
+    latest = tf.train.latest_checkpoint(train_dir)
+    self.assertIsNotNone(latest)
+    last_step = int(tf.train.load_checkpoint(latest).get_tensor("global_step"))
+    self.assertGreater(last_step, 0)
+    result = self._train(train_dir, last_step + 3)
+    self.assertIn("at global step %d" % last_step, result.stderr)
+    self.assertRegex(result.stderr, r"global step %d: loss" % (last_step + 1))
+    self.assertEqual(_checkpoint_steps(train_dir)[-1], last_step + 3)
+
+  def testInputPatternMatchingNothing(self):
+    result = testing_utils.run_module("im2txt.train", [
+        "--input_file_pattern=/no/such/train-*", "--train_dir=" +
+        os.path.join(self.root, "x")], check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("Found no input files matching /no/such/train-*",
+                  result.stderr)
+
+  def testRequiredFlags(self):
+    result = testing_utils.run_module("im2txt.train", [], check=False)
+    self.assertNotEqual(result.returncode, 0)
+    self.assertIn("--input_file_pattern is required", result.stderr)
+
+  def testVocabularyLargerThanModel(self):
+    small = testing_utils.write_config(
+        testing_utils.tiny_model_config(vocab_size=5),
+        os.path.join(self.root, "small_vocab.json"))
+    train_dir = os.path.join(self.root, "small_vocab")
+    result = testing_utils.run_module("im2txt.train", [
+        "--input_file_pattern=" + self.paths["train_pattern"],
+        "--train_dir=" + train_dir, "--model_config_file=" + small],
+        check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn(self.paths["vocab_file"], result.stderr)
+    self.assertIn("vocab_size is 5", result.stderr)
+    self.assertFalse(_checkpoint_steps(train_dir))
+
+  def testVocabularyCheckedAgainstRecordsWithoutWordCounts(self):
+    data_dir = os.path.join(self.root, "records_only")
+    shutil.copytree(self.paths["data_dir"], data_dir,
+                    ignore=shutil.ignore_patterns("word_counts.txt"))
+    small = testing_utils.write_config(
+        testing_utils.tiny_model_config(vocab_size=5),
+        os.path.join(self.root, "small_vocab2.json"))
+    result = testing_utils.run_module("im2txt.train", [
+        "--input_file_pattern=" + os.path.join(data_dir, "train-*"),
+        "--train_dir=" + os.path.join(self.root, "records_only_train"),
+        "--model_config_file=" + small], check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertRegex(result.stderr, r"train-0000\d-of-00002 \(record \d+\) has "
+                     r"word id \d+, outside the model's vocab_size 5")
+
+  def testSavedConfigWithOtherShapesRefusesToStart(self):
+    train_dir = os.path.join(self.root, "config_mismatch")
+    self._train(train_dir, 1)
+    other = testing_utils.write_config(
+        testing_utils.tiny_model_config(num_lstm_units=24),
+        os.path.join(self.root, "other.json"))
+    result = testing_utils.run_module("im2txt.train", [
+        "--input_file_pattern=" + self.paths["train_pattern"],
+        "--train_dir=" + train_dir, "--model_config_file=" + other,
+        "--number_of_steps=5"], check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("num_lstm_units: saved 16, now 24", result.stderr)
+    self.assertIn(os.path.join(train_dir, "model_config.json"), result.stderr)
+
+  def testInceptionCheckpointMismatchNamesFile(self):
+    ckpt = os.path.join(self.root, "bad_inception", "inception_v3.ckpt")
+    with tf.Graph().as_default():
+      # Half the encoder only: the other blocks are missing.
+      tf.get_variable("InceptionV3/Conv2d_1a_3x3/weights", [3, 3, 3, 16])
+      with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        tf.train.Saver().save(sess, ckpt)
+    result = self._train(os.path.join(self.root, "bad_inception_train"), 2,
+                         "--inception_checkpoint_file=" + ckpt, check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("Checkpoint %s does not match the model" % ckpt,
+                  result.stderr)
+    self.assertIn("InceptionV3/Conv2d_1a_3x3/weights: checkpoint [3, 3, 3, 16]",
+                  result.stderr)
+    self.assertIn("variables missing", result.stderr)
+
+  def testInceptionCheckpointInitialisesStepZeroOnly(self):
+    ckpt = os.path.join(self.root, "inception", "inception_v3.ckpt")
+    with tf.Graph().as_default():
+      image_embedding.inception_v3(tf.zeros([1, 75, 75, 3]), trainable=False,
+                                   is_training=False)
+      with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        tf.train.Saver().save(sess, ckpt)
+      expected = tf.train.load_checkpoint(ckpt).get_tensor(
+          "InceptionV3/Mixed_7c/Branch_0/Conv2d_0a_1x1/weights")
+    train_dir = os.path.join(self.root, "with_inception")
+    result = self._train(train_dir, 2, "--inception_checkpoint_file=" + ckpt)
+    self.assertIn("Restoring Inception variables from checkpoint file " + ckpt,
+                  result.stderr)
+    got = tf.train.load_checkpoint(os.path.join(train_dir, "model.ckpt-2"))
+    self.assertTrue((got.get_tensor(
+        "InceptionV3/Mixed_7c/Branch_0/Conv2d_0a_1x1/weights") == expected).all())
+    os.remove(ckpt + ".index")  # Ignored once train_dir has a checkpoint.
+    result = self._train(train_dir, 3, "--inception_checkpoint_file=" + ckpt)
+    self.assertNotIn("Restoring Inception variables", result.stderr)
+    self.assertEqual(_checkpoint_steps(train_dir)[-1], 3)
+
+
+if __name__ == "__main__":
+  unittest.main()
