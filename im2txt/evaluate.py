@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ==============================================================================
-"""Evaluates a Show and Tell model's perplexity on the validation split.
+r"""Evaluates a Show and Tell model's perplexity on the validation split.
 
   evaluate --input_file_pattern="${MSCOCO_DIR}/val-?????-of-00004" \
     --checkpoint_dir="${MODEL_DIR}/train" --eval_dir="${MODEL_DIR}/eval"
@@ -37,8 +37,9 @@ import os
 import sys
 import time
 
-from absl import app
 from absl import flags
+
+from im2txt import cli
 import numpy as np
 
 from im2txt import tf_compat  # noqa: F401
@@ -296,7 +297,7 @@ def main(unused_argv):
 
 def console_main():
   """Console-script entry point."""
-  app.run(main)
+  cli.run_main(main, __name__)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ==============================================================================
-"""Generates captions for images with a trained Show and Tell model.
+r"""Generates captions for images with a trained Show and Tell model.
 
   run_inference --checkpoint_path=${MODEL_DIR}/train \
     --vocab_file=${MSCOCO_DIR}/word_counts.txt \
@@ -38,8 +38,9 @@ import math
 import os
 import sys
 
-from absl import app
 from absl import flags
+
+from im2txt import cli
 
 from im2txt import tf_compat  # noqa: F401
 
@@ -191,7 +192,7 @@ def main(unused_argv):
 
 def run():
   """Console-script entry point."""
-  app.run(main)
+  cli.run_main(main, __name__)
 
 
 if __name__ == "__main__":

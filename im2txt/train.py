@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ==============================================================================
-"""Trains the Show and Tell model.
+r"""Trains the Show and Tell model.
 
 Phase 1 (frozen Inception v3):
 
@@ -33,8 +33,9 @@ there (after a crash or kill, run the same command again).
 import os
 import sys
 
-from absl import app
 from absl import flags
+
+from im2txt import cli
 
 from im2txt import tf_compat  # noqa: F401  (TF1 behaviour, tf-slim fixes)
 
@@ -237,7 +238,7 @@ def main(unused_argv):
 
 def run():
   """Console-script entry point."""
-  app.run(main)
+  cli.run_main(main, __name__)
 
 
 if __name__ == "__main__":

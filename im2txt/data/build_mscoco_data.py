@@ -63,8 +63,9 @@ import random
 import sys
 import threading
 
-from absl import app
 from absl import flags
+
+from im2txt import cli
 import numpy as np
 
 import im2txt  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
@@ -638,7 +639,7 @@ def main(unused_argv):
 
 def run():
   """Console-script entry point."""
-  app.run(main)
+  cli.run_main(main, __name__)
 
 
 if __name__ == "__main__":

@@ -20,8 +20,9 @@
 See im2txt/data/demo_data.py for what it draws.
 """
 
-from absl import app
 from absl import flags
+
+from im2txt import cli
 
 from im2txt.data import demo_data
 
@@ -47,7 +48,7 @@ def main(unused_argv):
 
 def run():
   """Console-script entry point."""
-  app.run(main)
+  cli.run_main(main, __name__)
 
 
 if __name__ == "__main__":
