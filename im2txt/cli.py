@@ -20,8 +20,12 @@ from absl import app
 from absl import flags
 
 
-def run_main(main, module_name):
-  """Runs `main` with absl, listing `module_name`'s flags under --help.
+def run_main(main, module_name, define_flags=None):
+  """Defines the flags and runs `main` with absl.
+
+  Binaries define their flags in a function rather than at import, so that
+  library users and tests can import several binaries' modules (absl
+  refuses a flag defined twice).
 
   absl's --help lists the flags of the module named by sys.argv[0]; a
   console script installed by pip (im2txt-train) is not the module that
@@ -30,7 +34,10 @@ def run_main(main, module_name):
   Args:
     main: The main(argv) function.
     module_name: __name__ of the module that defines the binary's flags.
+    define_flags: Function that defines them.
   """
+  if define_flags is not None:
+    define_flags()
   for flag in flags.FLAGS.get_key_flags_for_module(module_name):
     flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
   try:

@@ -52,31 +52,34 @@ from im2txt.ops import inputs as input_ops
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("input_file_pattern", "",
-                    "File pattern of sharded TFRecord input files. Required.")
-flags.DEFINE_string("checkpoint_dir", "",
-                    "Directory containing model checkpoints. Required.")
-flags.DEFINE_string("eval_dir", "",
-                    "Directory to write event logs. Required.")
-flags.DEFINE_integer("eval_interval_secs", 600,
-                     "Interval between evaluation runs (start to start).")
-flags.DEFINE_integer("num_eval_examples", 10132,
-                     "Number of examples for evaluation.")
-flags.DEFINE_integer("min_global_step", 5000,
-                     "Minimum global step to run evaluation.")
-flags.DEFINE_boolean("run_once", False,
-                     "Evaluate the checkpoints present once, then exit.")
-flags.DEFINE_boolean("eval_on_cpu", False,
-                     "Run on the CPU only, leaving GPUs to training.")
-flags.DEFINE_string("model_config_file", "",
-                    "Optional ModelConfig JSON; default: model_config.json "
-                    "in --checkpoint_dir, else the built-in defaults.")
+def define_flags():
+  """Defines the command-line flags (only when run as a program)."""
+  flags.DEFINE_string("input_file_pattern", "",
+                      "File pattern of sharded TFRecord input files. Required.")
+  flags.DEFINE_string("checkpoint_dir", "",
+                      "Directory containing model checkpoints. Required.")
+  flags.DEFINE_string("eval_dir", "",
+                      "Directory to write event logs. Required.")
+  flags.DEFINE_integer("eval_interval_secs", 600,
+                       "Interval between evaluation runs (start to start).")
+  flags.DEFINE_integer("num_eval_examples", 10132,
+                       "Number of examples for evaluation.")
+  flags.DEFINE_integer("min_global_step", 5000,
+                       "Minimum global step to run evaluation.")
+  flags.DEFINE_boolean("run_once", False,
+                       "Evaluate the checkpoints present once, then exit.")
+  flags.DEFINE_boolean("eval_on_cpu", False,
+                       "Run on the CPU only, leaving GPUs to training.")
+  flags.DEFINE_string("model_config_file", "",
+                      "Optional ModelConfig JSON; default: model_config.json "
+                      "in --checkpoint_dir, else the built-in defaults.")
 
-flags.register_validator("input_file_pattern", bool,
-                         message="--input_file_pattern is required.")
-flags.register_validator("checkpoint_dir", bool,
-                         message="--checkpoint_dir is required.")
-flags.register_validator("eval_dir", bool, message="--eval_dir is required.")
+  flags.register_validator("input_file_pattern", bool,
+                           message="--input_file_pattern is required.")
+  flags.register_validator("checkpoint_dir", bool,
+                           message="--checkpoint_dir is required.")
+  flags.register_validator("eval_dir", bool, message="--eval_dir is required.")
+
 
 tf.logging.set_verbosity(tf.logging.INFO)
 
@@ -297,7 +300,7 @@ def main(unused_argv):
 
 def console_main():
   """Console-script entry point."""
-  cli.run_main(main, __name__)
+  cli.run_main(main, __name__, define_flags)
 
 
 if __name__ == "__main__":

@@ -55,23 +55,26 @@ from im2txt.inference_utils import vocabulary
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("checkpoint_path", "",
-                    "Model checkpoint file or directory containing a "
-                    "model checkpoint file.")
-flags.DEFINE_string("vocab_file", "", "Text file containing the vocabulary.")
-flags.DEFINE_string("input_files", "",
-                    "File pattern or comma-separated list of file patterns "
-                    "of image files.")
-flags.DEFINE_integer("beam_size", 3, "Beam size of the caption search.")
-flags.DEFINE_integer("max_caption_length", 20,
-                     "Maximum caption length in words, start and end words "
-                     "included.")
-flags.DEFINE_float("length_normalization_factor", 0.0,
-                   "If > 0, complete captions are scored "
-                   "logprob / length**factor (favours longer captions).")
-flags.DEFINE_string("model_config_file", "",
-                    "Optional ModelConfig JSON; default: model_config.json "
-                    "beside the checkpoint, else the built-in defaults.")
+def define_flags():
+  """Defines the command-line flags (only when run as a program)."""
+  flags.DEFINE_string("checkpoint_path", "",
+                      "Model checkpoint file or directory containing a "
+                      "model checkpoint file.")
+  flags.DEFINE_string("vocab_file", "", "Text file containing the vocabulary.")
+  flags.DEFINE_string("input_files", "",
+                      "File pattern or comma-separated list of file patterns "
+                      "of image files.")
+  flags.DEFINE_integer("beam_size", 3, "Beam size of the caption search.")
+  flags.DEFINE_integer("max_caption_length", 20,
+                       "Maximum caption length in words, start and end words "
+                       "included.")
+  flags.DEFINE_float("length_normalization_factor", 0.0,
+                     "If > 0, complete captions are scored "
+                     "logprob / length**factor (favours longer captions).")
+  flags.DEFINE_string("model_config_file", "",
+                      "Optional ModelConfig JSON; default: model_config.json "
+                      "beside the checkpoint, else the built-in defaults.")
+
 
 tf.logging.set_verbosity(tf.logging.INFO)
 
@@ -192,7 +195,7 @@ def main(unused_argv):
 
 def run():
   """Console-script entry point."""
-  cli.run_main(main, __name__)
+  cli.run_main(main, __name__, define_flags)
 
 
 if __name__ == "__main__":

@@ -381,7 +381,8 @@ class ShowAndTellModel(object):
     if not self.config.inception_checkpoint_file:
       tf.logging.warning(
           "No Inception v3 checkpoint file is set: the image encoder starts "
-          "from random weights. Pass --inception_checkpoint_file for real "
+          "from random weights (train measures their batch-norm statistics "
+          "on the first batches). Pass --inception_checkpoint_file for real "
           "training runs.")
       return
     saver = tf.train.Saver(self.inception_variables)

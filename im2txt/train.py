@@ -45,47 +45,54 @@ import tf_slim as slim
 from im2txt import configuration
 from im2txt import show_and_tell_model
 from im2txt import training_checks
+from im2txt.ops import image_embedding
 from im2txt.ops import inputs as input_ops
 
 FLAGS = flags.FLAGS
 
-# Required.
-flags.DEFINE_string("input_file_pattern", "",
-                    "File pattern of sharded TFRecord input files "
-                    "(comma-separated patterns allowed). Required.")
-flags.DEFINE_string("train_dir", "",
-                    "Directory for saving and loading model checkpoints. "
-                    "Required.")
-# Optional, as in the original.
-flags.DEFINE_string("inception_checkpoint_file", "",
-                    "Path to a pretrained inception_v3 checkpoint, used only "
-                    "when train_dir has no checkpoint yet. Empty: the encoder "
-                    "starts from random weights (with a warning).")
-flags.DEFINE_boolean("train_inception", False,
-                     "Whether to train the Inception v3 submodel variables "
-                     "(phase 2).")
-flags.DEFINE_integer("number_of_steps", 1000000,
-                     "Global step at which training stops (absolute).")
-flags.DEFINE_integer("log_every_n_steps", 1,
-                     "Frequency at which loss and global step are logged.")
-# Optional additions (defaults keep the original's behaviour).
-flags.DEFINE_integer("save_interval_secs", 600,
-                     "Seconds between checkpoints.")
-flags.DEFINE_integer("save_summaries_secs", 600,
-                     "Seconds between TensorBoard summaries.")
-flags.DEFINE_string("model_config_file", "",
-                    "Optional JSON file of ModelConfig fields overriding the "
-                    "defaults (for example a smaller vocab_size).")
-flags.DEFINE_string("training_config_file", "",
-                    "Optional JSON file of TrainingConfig fields overriding "
-                    "the defaults.")
+def define_flags():
+  """Defines the command-line flags (only when run as a program)."""
+  # Required.
+  flags.DEFINE_string("input_file_pattern", "",
+                      "File pattern of sharded TFRecord input files "
+                      "(comma-separated patterns allowed). Required.")
+  flags.DEFINE_string("train_dir", "",
+                      "Directory for saving and loading model checkpoints. "
+                      "Required.")
+  # Optional, as in the original.
+  flags.DEFINE_string("inception_checkpoint_file", "",
+                      "Path to a pretrained inception_v3 checkpoint, used only "
+                      "when train_dir has no checkpoint yet. Empty: the encoder "
+                      "starts from random weights (with a warning).")
+  flags.DEFINE_boolean("train_inception", False,
+                       "Whether to train the Inception v3 submodel variables "
+                       "(phase 2).")
+  flags.DEFINE_integer("number_of_steps", 1000000,
+                       "Global step at which training stops (absolute).")
+  flags.DEFINE_integer("log_every_n_steps", 1,
+                       "Frequency at which loss and global step are logged.")
+  # Optional additions (defaults keep the original's behaviour).
+  flags.DEFINE_integer("save_interval_secs", 600,
+                       "Seconds between checkpoints.")
+  flags.DEFINE_integer("save_summaries_secs", 600,
+                       "Seconds between TensorBoard summaries.")
+  flags.DEFINE_string("model_config_file", "",
+                      "Optional JSON file of ModelConfig fields overriding the "
+                      "defaults (for example a smaller vocab_size).")
+  flags.DEFINE_string("training_config_file", "",
+                      "Optional JSON file of TrainingConfig fields overriding "
+                      "the defaults.")
 
-flags.register_validator("input_file_pattern", bool,
-                         message="--input_file_pattern is required.")
-flags.register_validator("train_dir", bool,
-                         message="--train_dir is required.")
+  flags.register_validator("input_file_pattern", bool,
+                           message="--input_file_pattern is required.")
+  flags.register_validator("train_dir", bool,
+                           message="--train_dir is required.")
+
 
 tf.logging.set_verbosity(tf.logging.INFO)
+
+# Batches used to measure a random encoder's batch-norm statistics.
+CALIBRATION_BATCHES = 50
 
 
 def build_configs(input_file_pattern, inception_checkpoint_file,
@@ -131,17 +138,29 @@ def learning_rate_for(training_config, batch_size, train_inception):
   return learning_rate, learning_rate_decay_fn
 
 
-def build_training_graph(model_config, training_config, train_inception):
+def build_training_graph(model_config, training_config, train_inception,
+                         calibrate_encoder=False):
   """Builds the model, optimizer and saver in a new graph.
 
+  Args:
+    model_config: A ModelConfig.
+    training_config: A TrainingConfig.
+    train_inception: Whether the encoder trains (phase 2).
+    calibrate_encoder: Whether to also build the encoder's batch-norm
+      calibration ops (see calibrate_random_encoder).
+
   Returns:
-    (graph, model, train_op, saver)
+    (graph, model, train_op, saver, calibration_ops)
   """
   g = tf.Graph()
   with g.as_default():
     model = show_and_tell_model.ShowAndTellModel(
         model_config, mode="train", train_inception=train_inception)
     model.build()
+    calibration_ops = []
+    if calibrate_encoder:
+      calibration_ops = image_embedding.batch_norm_calibration_updates(
+          model.images)
 
     learning_rate, learning_rate_decay_fn = learning_rate_for(
         training_config, model_config.batch_size, train_inception)
@@ -160,7 +179,42 @@ def build_training_graph(model_config, training_config, train_inception):
     # Created after the optimizer so it covers every variable.
     saver = tf.train.Saver(
         max_to_keep=training_config.max_checkpoints_to_keep)
-  return g, model, train_op, saver
+  return g, model, train_op, saver, calibration_ops
+
+
+def calibrate_random_encoder(graph, model, saver, calibration_ops, train_dir,
+                             num_batches=CALIBRATION_BATCHES):
+  """Writes the step-0 checkpoint of a run without an Inception checkpoint.
+
+  The encoder keeps its random weights; its batch-norm statistics are
+  measured on `num_batches` training batches (see
+  image_embedding.batch_norm_calibration_updates), so that its features
+  distinguish images. Training then starts from this checkpoint like any
+  restart.
+
+  Returns:
+    The path of the checkpoint written.
+  """
+  with graph.as_default():
+    init_op = tf.global_variables_initializer()
+  sess = tf.Session(graph=graph)
+  coord = tf.train.Coordinator()
+  threads = []
+  try:
+    sess.run(init_op)
+    threads = tf.train.start_queue_runners(sess=sess, coord=coord)
+    tf.logging.info("Measuring the random encoder's batch-norm statistics on "
+                    "%d training batches.", num_batches)
+    for _ in range(num_batches):
+      sess.run(calibration_ops)
+    path = saver.save(sess, os.path.join(train_dir, "model.ckpt"),
+                      global_step=model.global_step)
+  finally:
+    coord.request_stop()
+    sess.close()  # Cancels the enqueues the reader threads are blocked in.
+    coord.join(threads, stop_grace_period_secs=10)
+  tf.logging.info("Wrote the initial checkpoint %s", path)
+  return path
 
 
 def prepare_train_dir(train_dir, model_config, training_config):
@@ -210,8 +264,10 @@ def main(unused_argv):
           step, FLAGS.number_of_steps)
       return
 
-  g, model, train_op, saver = build_training_graph(
-      model_config, training_config, FLAGS.train_inception)
+  calibrate = not latest and not model_config.inception_checkpoint_file
+  g, model, train_op, saver, calibration_ops = build_training_graph(
+      model_config, training_config, FLAGS.train_inception,
+      calibrate_encoder=calibrate)
 
   init_fn = model.init_fn
   if latest:
@@ -222,6 +278,10 @@ def main(unused_argv):
           model_config.inception_checkpoint_file, model.inception_variables)
     except training_checks.CheckpointMismatchError as e:
       sys.exit("train: error: %s" % e)
+  else:
+    # No Inception checkpoint: a random encoder, with measured batch-norm
+    # statistics, saved as step 0 and restored by the Supervisor below.
+    calibrate_random_encoder(g, model, saver, calibration_ops, FLAGS.train_dir)
 
   slim.learning.train(
       train_op,
@@ -238,7 +298,7 @@ def main(unused_argv):
 
 def run():
   """Console-script entry point."""
-  cli.run_main(main, __name__)
+  cli.run_main(main, __name__, define_flags)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,23 @@ class FullSizeStructureTest(tf.test.TestCase):
       trainable = sum(v.shape.num_elements() for v in tf.trainable_variables())
       self.assertEqual(trainable, 15447776)
 
+  def testCheckpointNamesAndShapes(self):
+    g, _ = self._build("eval")
+    with tempfile.TemporaryDirectory() as d, g.as_default():
+      with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        path = tf.train.Saver().save(sess, os.path.join(d, "model.ckpt"),
+                                     global_step=0)
+      shapes = tf.train.load_checkpoint(path).get_variable_to_shape_map()
+    inception = {n: s for n, s in shapes.items() if n.startswith("InceptionV3/")}
+    self.assertLen(inception, 376)
+    self.assertEqual(inception["InceptionV3/Conv2d_1a_3x3/weights"], [3, 3, 3, 32])
+    self.assertEqual(inception["InceptionV3/Mixed_7c/Branch_3/Conv2d_0b_1x1/"
+                               "BatchNorm/moving_variance"], [192])
+    others = {n: s for n, s in shapes.items()
+              if not n.startswith("InceptionV3/")}
+    self.assertEqual(others, CHECKPOINT_VARIABLES)
+
   def testInferenceTensorNames(self):
     g, _ = self._build("inference")
     expected = {

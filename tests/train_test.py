@@ -70,7 +70,16 @@ class TrainTest(unittest.TestCase):
     train_dir = os.path.join(self.root, "two_phases")
     result = self._train(train_dir, 6)
     self.assertIn("No Inception v3 checkpoint file is set", result.stderr)
+    self.assertIn("Measuring the random encoder's batch-norm statistics",
+                  result.stderr)
+    self.assertEqual(_checkpoint_steps(train_dir)[0], 0)
     self.assertEqual(_checkpoint_steps(train_dir)[-1], 6)
+    initial = tf.train.load_checkpoint(os.path.join(train_dir, "model.ckpt-0"))
+    self.assertEqual(initial.get_tensor("global_step"), 0)
+    # Measured statistics, not the initial zeros and ones.
+    moving_variance = initial.get_tensor(
+        "InceptionV3/Mixed_7c/Branch_0/Conv2d_0a_1x1/BatchNorm/moving_variance")
+    self.assertFalse((moving_variance == 1.0).all())
     self.assertTrue(os.path.exists(os.path.join(train_dir, "model_config.json")))
     self.assertTrue(os.path.exists(os.path.join(train_dir,
                                                 "training_config.json")))

@@ -76,36 +76,39 @@ from im2txt.data import vocab_builder
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string("train_image_dir", "/tmp/train2014/",
-                    "Training image directory.")
-flags.DEFINE_string("val_image_dir", "/tmp/val2014",
-                    "Validation image directory.")
-flags.DEFINE_string("train_captions_file", "/tmp/captions_train2014.json",
-                    "Training captions JSON file.")
-flags.DEFINE_string("val_captions_file", "/tmp/captions_val2014.json",
-                    "Validation captions JSON file.")
-flags.DEFINE_string("output_dir", "/tmp/", "Output data directory.")
-flags.DEFINE_integer("train_shards", 256,
-                     "Number of shards in training TFRecord files.")
-flags.DEFINE_integer("val_shards", 4,
-                     "Number of shards in validation TFRecord files.")
-flags.DEFINE_integer("test_shards", 8,
-                     "Number of shards in testing TFRecord files.")
-flags.DEFINE_string("start_word", "<S>",
-                    "Special word added to the beginning of each sentence.")
-flags.DEFINE_string("end_word", "</S>",
-                    "Special word added to the end of each sentence.")
-flags.DEFINE_string("unknown_word", "<UNK>",
-                    "Special word meaning 'unknown'. Not written to the "
-                    "vocabulary file: unknown words get id len(vocabulary) "
-                    "and the reader names that id with this word.")
-flags.DEFINE_integer("min_word_count", 4,
-                     "The minimum number of occurrences of each word in the "
-                     "training set for inclusion in the vocabulary.")
-flags.DEFINE_string("word_counts_output_file", "/tmp/word_counts.txt",
-                    "Output vocabulary file of word counts.")
-flags.DEFINE_integer("num_threads", 8,
-                     "Number of threads to preprocess the images.")
+def define_flags():
+  """Defines the command-line flags (only when run as a program)."""
+  flags.DEFINE_string("train_image_dir", "/tmp/train2014/",
+                      "Training image directory.")
+  flags.DEFINE_string("val_image_dir", "/tmp/val2014",
+                      "Validation image directory.")
+  flags.DEFINE_string("train_captions_file", "/tmp/captions_train2014.json",
+                      "Training captions JSON file.")
+  flags.DEFINE_string("val_captions_file", "/tmp/captions_val2014.json",
+                      "Validation captions JSON file.")
+  flags.DEFINE_string("output_dir", "/tmp/", "Output data directory.")
+  flags.DEFINE_integer("train_shards", 256,
+                       "Number of shards in training TFRecord files.")
+  flags.DEFINE_integer("val_shards", 4,
+                       "Number of shards in validation TFRecord files.")
+  flags.DEFINE_integer("test_shards", 8,
+                       "Number of shards in testing TFRecord files.")
+  flags.DEFINE_string("start_word", "<S>",
+                      "Special word added to the beginning of each sentence.")
+  flags.DEFINE_string("end_word", "</S>",
+                      "Special word added to the end of each sentence.")
+  flags.DEFINE_string("unknown_word", "<UNK>",
+                      "Special word meaning 'unknown'. Not written to the "
+                      "vocabulary file: unknown words get id len(vocabulary) "
+                      "and the reader names that id with this word.")
+  flags.DEFINE_integer("min_word_count", 4,
+                       "The minimum number of occurrences of each word in the "
+                       "training set for inclusion in the vocabulary.")
+  flags.DEFINE_string("word_counts_output_file", "/tmp/word_counts.txt",
+                      "Output vocabulary file of word counts.")
+  flags.DEFINE_integer("num_threads", 8,
+                       "Number of threads to preprocess the images.")
+
 
 ImageMetadata = collections.namedtuple("ImageMetadata",
                                        ["image_id", "filename", "captions"])
@@ -425,7 +428,7 @@ def _process_image_files(thread_index, ranges, name, images, word_counts,
         try:
           image_bytes, converted = cache.load(image.filename, decoder)
         except BadImageError as e:
-          _log("Skipping file with invalid image data: %s (%s)" %
+          _log("Skipping file with invalid JPEG data: %s (%s)" %
                (image.filename, e))
           shard_stats["skipped"].append(
               {"file": image.filename, "image_id": image.image_id,
@@ -538,8 +541,12 @@ def summarize_skips(split_stats):
 def build(train_image_dir, val_image_dir, train_captions_file,
           val_captions_file, output_dir, word_counts_output_file,
           train_shards=256, val_shards=4, test_shards=8, start_word="<S>",
-          end_word="</S>", min_word_count=4, num_threads=8):
-  """Runs the whole conversion. Returns the report dict (also written)."""
+          end_word="</S>", min_word_count=4, num_threads=8, cache=None):
+  """Runs the whole conversion. Returns the report dict (also written).
+
+  `cache` (an ImageCache by default) decides how often each image is
+  decoded; see ImageCache.
+  """
   check_shards_and_threads(num_threads, train_shards=train_shards,
                            val_shards=val_shards, test_shards=test_shards)
   report = collections.defaultdict(list)
@@ -570,7 +577,7 @@ def build(train_image_dir, val_image_dir, train_captions_file,
                     word_counts.to_file_contents().encode("utf-8"))
   _log("Wrote vocabulary file: %s" % word_counts_output_file)
 
-  cache = ImageCache()
+  cache = cache or ImageCache()
   split_stats = collections.OrderedDict()
   for name, dataset, num_shards in (("train", train_dataset, train_shards),
                                     ("val", val_dataset, val_shards),
@@ -639,7 +646,7 @@ def main(unused_argv):
 
 def run():
   """Console-script entry point."""
-  cli.run_main(main, __name__)
+  cli.run_main(main, __name__, define_flags)
 
 
 if __name__ == "__main__":

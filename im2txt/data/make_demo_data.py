@@ -27,14 +27,16 @@ from im2txt import cli
 from im2txt.data import demo_data
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("output_dir", None, "Where to write the data set.")
-flags.DEFINE_integer("num_train_images", 400, "Images in train2014.")
-flags.DEFINE_integer("num_val_images", 200,
-                     "Images in val2014 (split 85/5/10 by the builder).")
-flags.DEFINE_integer("image_width", 160, "Image width in pixels.")
-flags.DEFINE_integer("image_height", 120, "Image height in pixels.")
-flags.DEFINE_integer("seed", 0, "Random seed.")
-flags.mark_flag_as_required("output_dir")
+def define_flags():
+  """Defines the command-line flags (only when run as a program)."""
+  flags.DEFINE_string("output_dir", None, "Where to write the data set.")
+  flags.DEFINE_integer("num_train_images", 400, "Images in train2014.")
+  flags.DEFINE_integer("num_val_images", 200,
+                       "Images in val2014 (split 85/5/10 by the builder).")
+  flags.DEFINE_integer("image_width", 160, "Image width in pixels.")
+  flags.DEFINE_integer("image_height", 120, "Image height in pixels.")
+  flags.DEFINE_integer("seed", 0, "Random seed.")
+  flags.mark_flag_as_required("output_dir")
 
 
 def main(unused_argv):
@@ -48,7 +50,7 @@ def main(unused_argv):
 
 def run():
   """Console-script entry point."""
-  cli.run_main(main, __name__)
+  cli.run_main(main, __name__, define_flags)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ from tf_slim.nets.inception_v3 import inception_v3_base
 
 # Collection that holds the batch-norm moving statistics, as in the original.
 MOVING_VARS_COLLECTION = "moving_vars"
+# Update ops of batch_norm_calibration_updates (kept out of UPDATE_OPS).
+CALIBRATION_UPDATES_COLLECTION = "inception_batch_norm_calibration"
 
 
 def _summarize_activation(activation):
@@ -131,3 +133,49 @@ def inception_v3(images,
       _summarize_activation(v)
 
   return net
+
+
+def batch_norm_calibration_updates(images, decay=0.9, scope="InceptionV3"):
+  """Ops that move the encoder's batch-norm statistics towards `images`'.
+
+  For an encoder that starts from random weights instead of the Inception
+  checkpoint. Its moving statistics are then the initial 0 (mean) and 1
+  (variance), which do not normalise anything: activations grow or shrink
+  through 94 layers and the pooled features of all images become nearly the
+  same, so a frozen random encoder (phase 1) tells the decoder nothing
+  about the image, and phase 2 jumps to different (batch) statistics.
+  Running these ops on a few batches sets each layer's statistics to those
+  of its actual inputs, layer after layer in one pass, as a pretrained
+  checkpoint's statistics would be.
+
+  The ops belong to a second encoder tower that shares every variable and
+  runs batch norm in training mode; it adds no variables, no summaries and
+  nothing to UPDATE_OPS, so the model and its checkpoints are unchanged.
+
+  Args:
+    images: A float32 Tensor [batch, height, width, 3] in [-1, 1].
+    decay: Moving-average decay per run of the ops.
+    scope: Variable scope of the encoder to calibrate.
+
+  Returns:
+    The list of update ops; run them together, once per batch.
+  """
+  batch_norm_params = {
+      "is_training": True,
+      "trainable": False,
+      "decay": decay,
+      "epsilon": 0.001,
+      "variables_collections": {
+          "beta": None,
+          "gamma": None,
+          "moving_mean": [MOVING_VARS_COLLECTION],
+          "moving_variance": [MOVING_VARS_COLLECTION],
+      },
+      "updates_collections": [CALIBRATION_UPDATES_COLLECTION],
+  }
+  with tf.name_scope("batch_norm_calibration"):
+    with tf.variable_scope(tf.get_variable_scope(), reuse=True):
+      inception_v3(images, trainable=False, is_training=True,
+                   batch_norm_params=batch_norm_params, add_summaries=False,
+                   scope=scope)
+  return tf.get_collection(CALIBRATION_UPDATES_COLLECTION)

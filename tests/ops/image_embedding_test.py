@@ -81,5 +81,33 @@ class InceptionV3Test(tf.test.TestCase):
     self.assertFalse([n for n in names if "gamma" in n or "biases" in n])
 
 
+class BatchNormCalibrationTest(tf.test.TestCase):
+
+  def testSetsStatisticsWithoutChangingTheModel(self):
+    with tf.Graph().as_default():
+      images = tf.random_uniform([4, 75, 75, 3], -1, 1, seed=1)
+      image_embedding.inception_v3(images, trainable=False, is_training=True)
+      before = {k: len(tf.get_collection(k)) for k in (
+          tf.GraphKeys.GLOBAL_VARIABLES, tf.GraphKeys.TRAINABLE_VARIABLES,
+          tf.GraphKeys.UPDATE_OPS, tf.GraphKeys.SUMMARIES)}
+      updates = image_embedding.batch_norm_calibration_updates(images,
+                                                               decay=0.0)
+      after = {k: len(tf.get_collection(k)) for k in before}
+      self.assertEqual(before, after)
+      self.assertLen(updates, 188)  # Mean and variance of 94 layers.
+      mean = tf.global_variables(
+          "InceptionV3/Conv2d_1a_3x3/BatchNorm/moving_mean")[0]
+      weights = tf.global_variables("InceptionV3/Conv2d_1a_3x3/weights")[0]
+      # The first layer's statistics are those of its convolution output.
+      conv = tf.nn.conv2d(images, weights, [1, 2, 2, 1], "VALID")
+      with self.session() as sess:
+        sess.run(tf.global_variables_initializer())
+        self.assertAllEqual(sess.run(mean), [0.0] * 32)
+        # One run with decay 0 sets them to this batch's (the seed fixes
+        # the batch within the run).
+        _, batch_mean = sess.run([updates, tf.reduce_mean(conv, [0, 1, 2])])
+        self.assertAllClose(sess.run(mean), batch_mean, rtol=1e-3, atol=1e-4)
+
+
 if __name__ == "__main__":
   tf.test.main()
