@@ -39,6 +39,27 @@ def _summarize_activation(activation):
     tf.summary.scalar(name + "/zero_fraction", tf.nn.zero_fraction(activation))
 
 
+def _batch_norm_params(is_training, trainable, decay, updates_collection):
+  """Arguments of slim.batch_norm for the encoder's convolutions."""
+  return {
+      "is_training": is_training,
+      "trainable": trainable,
+      # Moving-average decay of the batch statistics.
+      "decay": decay,
+      # Added to the variance before the square root.
+      "epsilon": 0.001,
+      # The moving statistics are also gathered in their own collection.
+      "variables_collections": {
+          "beta": None,
+          "gamma": None,
+          "moving_mean": [MOVING_VARS_COLLECTION],
+          "moving_variance": [MOVING_VARS_COLLECTION],
+      },
+      # A list, not the bare collection name: see im2txt.tf_compat.
+      "updates_collections": [updates_collection],
+  }
+
+
 def inception_v3(images,
                  trainable=True,
                  is_training=True,
@@ -79,23 +100,9 @@ def inception_v3(images,
 
   if use_batch_norm:
     if not batch_norm_params:
-      batch_norm_params = {
-          "is_training": is_inception_model_training,
-          "trainable": trainable,
-          # Moving-average decay of the batch statistics.
-          "decay": 0.9997,
-          # Added to the variance before the square root.
-          "epsilon": 0.001,
-          # The moving statistics are also gathered in their own collection.
-          "variables_collections": {
-              "beta": None,
-              "gamma": None,
-              "moving_mean": [MOVING_VARS_COLLECTION],
-              "moving_variance": [MOVING_VARS_COLLECTION],
-          },
-          # A list, not the bare collection name: see im2txt.tf_compat.
-          "updates_collections": [tf.GraphKeys.UPDATE_OPS],
-      }
+      batch_norm_params = _batch_norm_params(
+          is_training=is_inception_model_training, trainable=trainable,
+          decay=0.9997, updates_collection=tf.GraphKeys.UPDATE_OPS)
   else:
     batch_norm_params = None
 
@@ -160,19 +167,9 @@ def batch_norm_calibration_updates(images, decay=0.9, scope="InceptionV3"):
   Returns:
     The list of update ops; run them together, once per batch.
   """
-  batch_norm_params = {
-      "is_training": True,
-      "trainable": False,
-      "decay": decay,
-      "epsilon": 0.001,
-      "variables_collections": {
-          "beta": None,
-          "gamma": None,
-          "moving_mean": [MOVING_VARS_COLLECTION],
-          "moving_variance": [MOVING_VARS_COLLECTION],
-      },
-      "updates_collections": [CALIBRATION_UPDATES_COLLECTION],
-  }
+  batch_norm_params = _batch_norm_params(
+      is_training=True, trainable=False, decay=decay,
+      updates_collection=CALIBRATION_UPDATES_COLLECTION)
   with tf.name_scope("batch_norm_calibration"):
     with tf.variable_scope(tf.get_variable_scope(), reuse=True):
       inception_v3(images, trainable=False, is_training=True,
