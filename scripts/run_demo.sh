@@ -8,7 +8,7 @@ set -e -o pipefail
 source "$(dirname "$0")/common.sh"
 
 DEMO_DIR="${DEMO_DIR:-${IM2TXT_ROOT}/demo_output}"
-PHASE1_STEPS="${DEMO_PHASE1_STEPS:-2000}"
+PHASE1_STEPS="${DEMO_PHASE1_STEPS:-3000}"
 PHASE2_STEPS="${DEMO_PHASE2_STEPS:-200}"
 CONFIG="${IM2TXT_ROOT}/data/demo/model_config.json"
 RAW="${DEMO_DIR}/raw-data"
