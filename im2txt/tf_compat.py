@@ -38,8 +38,12 @@ missing ``tf_keras.legacy_tf_layers``; passing the collection as a one-item
 list takes slim's own implementation, with the same variable names and
 update ops.
 
-Both steps are idempotent.
+Both steps are idempotent. Last, it checks that TensorFlow runs with Keras 2
+(tf-keras), which the LSTM cell needs, and otherwise raises an ImportError
+that says how to fix it.
 """
+
+import os as _os
 
 import im2txt  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 
@@ -62,5 +66,22 @@ def enable_tf1_behavior():
     tf.disable_v2_behavior()
 
 
+def check_legacy_keras():
+  """Raises ImportError if TensorFlow was loaded with Keras 3.
+
+  The LSTM cell exists only with tf-keras (Keras 2). Importing im2txt sets
+  TF_USE_LEGACY_KERAS=1, but that is too late if TensorFlow's Keras was
+  already loaded, or if the variable was set to something else.
+  """
+  version = getattr(_tf.keras, "__version__", "")
+  if version.startswith("3"):
+    raise ImportError(
+        "im2txt needs Keras 2 (the tf-keras package) but TensorFlow is using "
+        "Keras %s. Import im2txt before TensorFlow's Keras is first used, or "
+        "set TF_USE_LEGACY_KERAS=1 in the environment (it is now %r)."
+        % (version, _os.environ.get("TF_USE_LEGACY_KERAS")))
+
+
 _patch_tf_slim_names()
 enable_tf1_behavior()
+check_legacy_keras()
