@@ -24,6 +24,8 @@ REQUIRED_PACKAGES = [
     "numpy>=1.26,<3",
     "absl-py>=2.1,<3",
     "pillow>=10,<14",
+    "pycocoevalcap==1.2",
+    "pycocotools>=2.0.8,<3",
 ]
 
 EXTRAS = {
@@ -40,6 +42,7 @@ CONSOLE_SCRIPTS = [
     "im2txt-run-inference = im2txt.run_inference:run",
     "im2txt-build-mscoco-data = im2txt.data.build_mscoco_data:run",
     "im2txt-make-demo-data = im2txt.data.make_demo_data:run",
+    "im2txt-score-captions = im2txt.score_captions:run",
 ]
 
 here = os.path.dirname(os.path.abspath(__file__))

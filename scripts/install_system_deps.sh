@@ -1,6 +1,7 @@
 #!/bin/bash
 # Installs the Debian packages the test suite needs, when missing:
-# bazel-bootstrap and bazel-rules-java (offline Bazel build), unzip, wget.
+# bazel-bootstrap and bazel-rules-java (offline Bazel build), unzip, wget,
+# and a Java runtime (caption metrics).
 set -e -o pipefail
 
 missing=()
@@ -8,6 +9,8 @@ command -v bazel > /dev/null || missing+=(bazel-bootstrap)
 [ -d /usr/share/bazel/rules/java ] || missing+=(bazel-rules-java)
 command -v unzip > /dev/null || missing+=(unzip)
 command -v wget > /dev/null || missing+=(wget)
+# The caption metrics' PTB tokenizer and METEOR are Java programs.
+command -v java > /dev/null || missing+=(default-jre-headless)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 SUDO=""

@@ -13,7 +13,8 @@ from tests import testing_utils
 pytestmark = pytest.mark.slow
 
 COMMANDS = ("im2txt-train", "im2txt-evaluate", "im2txt-run-inference",
-            "im2txt-build-mscoco-data", "im2txt-make-demo-data")
+            "im2txt-build-mscoco-data", "im2txt-make-demo-data",
+            "im2txt-score-captions")
 
 
 class PackagingTest(unittest.TestCase):
