@@ -43,6 +43,7 @@ CONSOLE_SCRIPTS = [
     "im2txt-build-mscoco-data = im2txt.data.build_mscoco_data:run",
     "im2txt-make-demo-data = im2txt.data.make_demo_data:run",
     "im2txt-score-captions = im2txt.score_captions:run",
+    "im2txt-caption-images = im2txt.caption_images:run",
 ]
 
 here = os.path.dirname(os.path.abspath(__file__))

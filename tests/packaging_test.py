@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 COMMANDS = ("im2txt-train", "im2txt-evaluate", "im2txt-run-inference",
             "im2txt-build-mscoco-data", "im2txt-make-demo-data",
-            "im2txt-score-captions")
+            "im2txt-score-captions", "im2txt-caption-images")
 
 
 class PackagingTest(unittest.TestCase):

@@ -1,0 +1,91 @@
+"""Batch captioning: results format, agreement with run_inference, bad input."""
+
+import glob
+import os
+import re
+import shutil
+import tempfile
+import unittest
+
+import pytest
+from pycocotools.coco import COCO
+
+from tests import testing_utils
+
+pytestmark = pytest.mark.slow
+
+
+class CaptionImagesTest(unittest.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    cls.root = tempfile.mkdtemp()
+    cls.paths = testing_utils.make_tiny_dataset(cls.root)
+    cls.config_file = testing_utils.write_config(
+        testing_utils.tiny_model_config(),
+        os.path.join(cls.root, "tiny_model.json"))
+    cls.train_dir = os.path.join(cls.root, "train")
+    testing_utils.train_tiny_model(cls.paths, cls.train_dir, cls.config_file, 40)
+
+  @classmethod
+  def tearDownClass(cls):
+    shutil.rmtree(cls.root)
+
+  def _run(self, *args, check=True):
+    return testing_utils.run_module("im2txt.caption_images", [
+        "--checkpoint_path=" + self.train_dir,
+        "--vocab_file=" + self.paths["vocab_file"]] + list(args), check=check)
+
+  def testSplitRecordsToResultsThatCocoLoads(self):
+    out = os.path.join(self.root, "results.json")
+    top_k = os.path.join(self.root, "top_k.json")
+    self._run("--input_file_pattern=" + self.paths["test_pattern"],
+              "--output_file=" + out, "--top_k_file=" + top_k)
+    results = testing_utils.read_json(out)
+    # 40 val2014 images: the last 10% (4) are the test split, once each.
+    self.assertEqual(len(results), 4)
+    self.assertEqual(len(set(r["image_id"] for r in results)), 4)
+    coco = COCO(self.paths["val_captions_file"])
+    coco_res = coco.loadRes(out)
+    self.assertEqual(sorted(coco_res.getImgIds()),
+                     sorted(r["image_id"] for r in results))
+    beams = testing_utils.read_json(top_k)
+    for item, result in zip(beams, results):
+      self.assertEqual(item["captions"][0]["caption"], result["caption"])
+      probabilities = [b["p"] for b in item["captions"]]
+      self.assertEqual(probabilities, sorted(probabilities, reverse=True))
+
+  def testSameTopCaptionAsRunInference(self):
+    images = sorted(glob.glob(os.path.join(self.paths["val_image_dir"],
+                                           "*.jpg")))[:3]
+    out = os.path.join(self.root, "files.json")
+    self._run("--input_files=" + ",".join(images), "--output_file=" + out)
+    ours = {r["image_id"]: r["caption"] for r in testing_utils.read_json(out)}
+    single = testing_utils.run_module("im2txt.run_inference", [
+        "--checkpoint_path=" + self.train_dir,
+        "--vocab_file=" + self.paths["vocab_file"],
+        "--input_files=" + ",".join(images)])
+    theirs = {}
+    for block in single.stdout.split("Captions for image ")[1:]:
+      name, lines = block.split(":\n", 1)
+      image_id = int(re.search(r"(\d+)\.jpg$", name).group(1))
+      theirs[image_id] = re.match(r"  0\) (.*) \(p=", lines).group(1)
+    self.assertEqual(ours, theirs)
+
+  def testBadImageIsReportedOthersCaptioned(self):
+    bad = os.path.join(self.root, "COCO_val2014_000000999999.jpg")
+    with open(bad, "w") as f:
+      f.write("not an image")
+    good = sorted(glob.glob(os.path.join(self.paths["val_image_dir"],
+                                         "*.jpg")))[0]
+    out = os.path.join(self.root, "bad.json")
+    result = self._run("--input_files=%s,%s" % (bad, good),
+                       "--output_file=" + out, check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("%s: image 999999 is not a decodable JPEG" % bad,
+                  result.stderr)
+    self.assertEqual(len(testing_utils.read_json(out)), 1)
+
+
+if __name__ == "__main__":
+  unittest.main()
