@@ -52,6 +52,7 @@ from im2txt.ops import inputs as input_ops
 
 FLAGS = flags.FLAGS
 
+
 def define_flags():
   """Defines the command-line flags (only when run as a program)."""
   flags.DEFINE_string("input_file_pattern", "",

@@ -55,6 +55,7 @@ from im2txt.inference_utils import vocabulary
 
 FLAGS = flags.FLAGS
 
+
 def define_flags():
   """Defines the command-line flags (only when run as a program)."""
   flags.DEFINE_string("checkpoint_path", "",

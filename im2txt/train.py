@@ -50,6 +50,7 @@ from im2txt.ops import inputs as input_ops
 
 FLAGS = flags.FLAGS
 
+
 def define_flags():
   """Defines the command-line flags (only when run as a program)."""
   # Required.
@@ -117,24 +118,22 @@ def learning_rate_for(training_config, batch_size, train_inception):
   initial_learning_rate and halves (staircase) every num_epochs_per_decay
   epochs of batch_size examples.
   """
-  learning_rate_decay_fn = None
   if train_inception:
-    learning_rate = tf.constant(training_config.train_inception_learning_rate)
-  else:
-    learning_rate = tf.constant(training_config.initial_learning_rate)
-    if training_config.learning_rate_decay_factor > 0:
-      num_batches_per_epoch = (training_config.num_examples_per_epoch /
-                               batch_size)
-      decay_steps = int(num_batches_per_epoch *
-                        training_config.num_epochs_per_decay)
+    return tf.constant(training_config.train_inception_learning_rate), None
+  learning_rate = tf.constant(training_config.initial_learning_rate)
+  if training_config.learning_rate_decay_factor <= 0:
+    return learning_rate, None
+  num_batches_per_epoch = training_config.num_examples_per_epoch / batch_size
+  decay_steps = int(num_batches_per_epoch * training_config.num_epochs_per_decay)
 
-      def learning_rate_decay_fn(learning_rate, global_step):
-        return tf.train.exponential_decay(
-            learning_rate,
-            global_step,
-            decay_steps=decay_steps,
-            decay_rate=training_config.learning_rate_decay_factor,
-            staircase=True)
+  def learning_rate_decay_fn(learning_rate, global_step):
+    return tf.train.exponential_decay(
+        learning_rate,
+        global_step,
+        decay_steps=decay_steps,
+        decay_rate=training_config.learning_rate_decay_factor,
+        staircase=True)
+
   return learning_rate, learning_rate_decay_fn
 
 

@@ -3,8 +3,6 @@
 import glob
 import os
 import re
-import shutil
-import tempfile
 import unittest
 
 import pytest
@@ -15,21 +13,9 @@ from tests import testing_utils
 pytestmark = pytest.mark.slow
 
 
-class CaptionImagesTest(unittest.TestCase):
+class CaptionImagesTest(testing_utils.TinyDataTestCase):
 
-  @classmethod
-  def setUpClass(cls):
-    cls.root = tempfile.mkdtemp()
-    cls.paths = testing_utils.make_tiny_dataset(cls.root)
-    cls.config_file = testing_utils.write_config(
-        testing_utils.tiny_model_config(),
-        os.path.join(cls.root, "tiny_model.json"))
-    cls.train_dir = os.path.join(cls.root, "train")
-    testing_utils.train_tiny_model(cls.paths, cls.train_dir, cls.config_file, 40)
-
-  @classmethod
-  def tearDownClass(cls):
-    shutil.rmtree(cls.root)
+  TRAIN_STEPS = 40
 
   def _run(self, *args, check=True):
     return testing_utils.run_module("im2txt.caption_images", [

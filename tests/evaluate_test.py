@@ -4,17 +4,14 @@ import json
 import math
 import os
 import shutil
-import tempfile
 import unittest
 
-import numpy as np
 import pytest
 from tensorboard.backend.event_processing import event_accumulator
 
 from im2txt import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
-from im2txt import configuration
 from im2txt import evaluate
 from im2txt import show_and_tell_model
 from im2txt.data import schema
@@ -53,22 +50,10 @@ def _independent_perplexity(checkpoint, config, records):
   return math.exp(sum_loss / num_words)
 
 
-class EvaluateTest(unittest.TestCase):
+class EvaluateTest(testing_utils.TinyDataTestCase):
 
-  @classmethod
-  def setUpClass(cls):
-    cls.root = tempfile.mkdtemp()
-    # 60 val2014 images: 3 land in val (15 records, one shard).
-    cls.paths = testing_utils.make_tiny_dataset(cls.root, num_val_images=60)
-    cls.config = testing_utils.tiny_model_config()
-    cls.config_file = testing_utils.write_config(
-        cls.config, os.path.join(cls.root, "tiny_model.json"))
-    cls.train_dir = os.path.join(cls.root, "train")
-    testing_utils.train_tiny_model(cls.paths, cls.train_dir, cls.config_file, 30)
-
-  @classmethod
-  def tearDownClass(cls):
-    shutil.rmtree(cls.root)
+  NUM_VAL_IMAGES = 60
+  TRAIN_STEPS = 30
 
   def testPerplexityMatchesIndependentComputation(self):
     # One preprocessing thread reads the val records strictly in order, so

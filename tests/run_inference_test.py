@@ -4,7 +4,6 @@ import glob
 import os
 import re
 import shutil
-import tempfile
 import unittest
 
 import pytest
@@ -21,23 +20,15 @@ pytestmark = pytest.mark.slow
 CAPTION_LINE = re.compile(r"^  (\d)\) (.*) \(p=(\d+\.\d{6})\)$")
 
 
-class RunInferenceTest(unittest.TestCase):
+class RunInferenceTest(testing_utils.TinyDataTestCase):
+
+  TRAIN_STEPS = 40
 
   @classmethod
   def setUpClass(cls):
-    cls.root = tempfile.mkdtemp()
-    cls.paths = testing_utils.make_tiny_dataset(cls.root)
-    cls.config_file = testing_utils.write_config(
-        testing_utils.tiny_model_config(),
-        os.path.join(cls.root, "tiny_model.json"))
-    cls.train_dir = os.path.join(cls.root, "train")
-    testing_utils.train_tiny_model(cls.paths, cls.train_dir, cls.config_file, 40)
+    super().setUpClass()
     cls.images = sorted(glob.glob(os.path.join(cls.paths["val_image_dir"],
                                                "*.jpg")))[:3]
-
-  @classmethod
-  def tearDownClass(cls):
-    shutil.rmtree(cls.root)
 
   def _run(self, checkpoint_path, input_files, vocab_file=None, *extra):
     return testing_utils.run_module("im2txt.run_inference", [

@@ -2,8 +2,11 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import unittest
 
 import im2txt  # noqa: F401
 from im2txt import configuration
@@ -91,3 +94,33 @@ def train_tiny_model(paths, train_dir, config_file, steps, *extra):
       "--number_of_steps=%d" % steps,
       "--log_every_n_steps=50",
   ] + list(extra))
+
+
+class TinyDataTestCase(unittest.TestCase):
+  """Makes a tiny data set once per test class, and trains on it if asked.
+
+  Sets cls.root, cls.paths (make_tiny_dataset), cls.config and
+  cls.config_file (the tiny ModelConfig), and with TRAIN_STEPS > 0 also
+  cls.train_dir with a model trained to that global step.
+  """
+
+  NUM_VAL_IMAGES = 40
+  TRAIN_STEPS = 0
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.root = tempfile.mkdtemp()
+    cls.paths = make_tiny_dataset(cls.root, num_val_images=cls.NUM_VAL_IMAGES)
+    cls.config = tiny_model_config()
+    cls.config_file = write_config(cls.config,
+                                   os.path.join(cls.root, "tiny_model.json"))
+    if cls.TRAIN_STEPS:
+      cls.train_dir = os.path.join(cls.root, "train")
+      train_tiny_model(cls.paths, cls.train_dir, cls.config_file,
+                       cls.TRAIN_STEPS)
+
+  @classmethod
+  def tearDownClass(cls):
+    shutil.rmtree(cls.root)
+    super().tearDownClass()

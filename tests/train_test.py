@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -21,7 +20,6 @@ from tensorboard.backend.event_processing import event_accumulator
 from im2txt import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
-from im2txt import configuration
 from im2txt.ops import image_embedding
 from tests import testing_utils
 
@@ -42,19 +40,7 @@ def _scalars(event_dir, tag):
   return [(e.step, e.value) for e in acc.Scalars(tag)]
 
 
-class TrainTest(unittest.TestCase):
-
-  @classmethod
-  def setUpClass(cls):
-    cls.root = tempfile.mkdtemp()
-    cls.paths = testing_utils.make_tiny_dataset(cls.root)
-    cls.config_file = testing_utils.write_config(
-        testing_utils.tiny_model_config(),
-        os.path.join(cls.root, "tiny_model.json"))
-
-  @classmethod
-  def tearDownClass(cls):
-    shutil.rmtree(cls.root)
+class TrainTest(testing_utils.TinyDataTestCase):
 
   def _train(self, train_dir, steps, *extra, check=True):
     return testing_utils.run_module("im2txt.train", [

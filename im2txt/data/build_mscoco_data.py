@@ -76,6 +76,7 @@ from im2txt.data import vocab_builder
 
 FLAGS = flags.FLAGS
 
+
 def define_flags():
   """Defines the command-line flags (only when run as a program)."""
   flags.DEFINE_string("train_image_dir", "/tmp/train2014/",
