@@ -69,15 +69,10 @@ def define_flags():
   flags.DEFINE_string("top_k_file", "",
                       "Optional JSON with every beam caption and probability.")
   flags.DEFINE_integer("max_images", 0, "Caption at most this many (0: all).")
-  flags.DEFINE_integer("beam_size", 3, "Beam size of the caption search.")
-  flags.DEFINE_integer("max_caption_length", 20,
-                       "Maximum caption length, start and end words included.")
-  flags.DEFINE_float("length_normalization_factor", 0.0,
-                     "If > 0, complete captions are scored "
-                     "logprob / length**factor.")
-  flags.DEFINE_string("model_config_file", "",
-                      "Optional ModelConfig JSON; default: model_config.json "
-                      "beside the checkpoint.")
+  run_inference.define_beam_search_flags()
+  for name in ("beam_size", "max_caption_length",
+               "length_normalization_factor", "model_config_file"):
+    flags.declare_key_flag(name)  # Listed under this binary's --help.
   flags.register_validator("output_file", bool,
                            message="--output_file is required.")
 

@@ -28,6 +28,8 @@ fields, instead of failing deep inside a checkpoint restore.
 import json
 import os
 
+from im2txt import file_io
+
 # Names of the JSON files written beside the checkpoints.
 MODEL_CONFIG_FILENAME = "model_config.json"
 TRAINING_CONFIG_FILENAME = "training_config.json"
@@ -208,11 +210,8 @@ def save_configs(train_dir, model_config, training_config=None):
   if training_config is not None:
     items.append((TRAINING_CONFIG_FILENAME, training_config))
   for filename, config in items:
-    path = os.path.join(train_dir, filename)
-    tmp_path = path + ".tmp-%d" % os.getpid()
-    with open(tmp_path, "w", encoding="utf-8") as f:
-      f.write(config.to_json_string())
-    os.replace(tmp_path, path)
+    file_io.write_atomically(os.path.join(train_dir, filename),
+                             config.to_json_string().encode("utf-8"))
 
 
 def load_model_config(train_dir):

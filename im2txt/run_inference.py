@@ -65,6 +65,11 @@ def define_flags():
   flags.DEFINE_string("input_files", "",
                       "File pattern or comma-separated list of file patterns "
                       "of image files.")
+  define_beam_search_flags()
+
+
+def define_beam_search_flags():
+  """Flags of the beam search and model config, shared with caption_images."""
   flags.DEFINE_integer("beam_size", 3, "Beam size of the caption search.")
   flags.DEFINE_integer("max_caption_length", 20,
                        "Maximum caption length in words, start and end words "

@@ -71,6 +71,7 @@ import numpy as np
 import im2txt  # noqa: F401  (sets TF_USE_LEGACY_KERAS)
 import tensorflow.compat.v1 as tf
 
+from im2txt import file_io
 from im2txt.data import schema
 from im2txt.data import vocab_builder
 
@@ -385,15 +386,6 @@ def thread_ranges(num_items, num_threads):
   return [[int(spacing[i]), int(spacing[i + 1])] for i in range(num_threads)]
 
 
-def _write_atomically(path, data):
-  tmp_path = "%s.tmp-%d-%d" % (path, os.getpid(), threading.get_ident())
-  with open(tmp_path, "wb") as f:
-    f.write(data)
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(tmp_path, path)
-
-
 def _process_image_files(thread_index, ranges, name, images, word_counts,
                          num_shards, output_dir, cache):
   """Writes this thread's shards; returns a dict of counts and problems."""
@@ -448,7 +440,7 @@ def _process_image_files(thread_index, ranges, name, images, word_counts,
           _log("%s [thread %d]: Processed %d of %d items in thread batch." %
                (_now(), thread_index, counter, num_images_in_thread))
       writer.close()
-      _write_atomically(state_file,
+      file_io.write_atomically(state_file,
                         json.dumps(shard_stats, sort_keys=True).encode("utf-8"))
       os.replace(tmp_file, output_file)
       _log("%s [thread %d]: Wrote %d image-caption pairs to %s" %
@@ -574,7 +566,7 @@ def build(train_image_dir, val_image_dir, train_captions_file,
   vocab_dir = os.path.dirname(word_counts_output_file)
   if vocab_dir and not tf.gfile.IsDirectory(vocab_dir):
     tf.gfile.MakeDirs(vocab_dir)
-  _write_atomically(word_counts_output_file,
+  file_io.write_atomically(word_counts_output_file,
                     word_counts.to_file_contents().encode("utf-8"))
   _log("Wrote vocabulary file: %s" % word_counts_output_file)
 
@@ -607,7 +599,7 @@ def build(train_image_dir, val_image_dir, train_captions_file,
       "orphan_annotations": report["orphan_annotations"],
       "images_without_captions": report["images_without_captions"],
   }
-  _write_atomically(os.path.join(output_dir, REPORT_FILENAME),
+  file_io.write_atomically(os.path.join(output_dir, REPORT_FILENAME),
                     json.dumps(result, indent=2, sort_keys=True,
                                ensure_ascii=False).encode("utf-8"))
   _log(text)
