@@ -23,11 +23,13 @@ $(STAMP): setup.py
 setup: $(STAMP)
 
 # Debian packages the tests need: Bazel (offline build of the binaries),
-# unzip and wget (download script).
+# unzip and wget (download script), Java (caption metrics), Chromium
+# (gallery rendering test). The demo needs only Java.
 system-deps:
-	@bash scripts/install_system_deps.sh
+	@bash scripts/install_system_deps.sh test
 
 demo: setup
+	@bash scripts/install_system_deps.sh demo
 	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/run_demo.sh
 
 test: setup system-deps

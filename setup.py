@@ -44,6 +44,8 @@ CONSOLE_SCRIPTS = [
     "im2txt-make-demo-data = im2txt.data.make_demo_data:run",
     "im2txt-score-captions = im2txt.score_captions:run",
     "im2txt-caption-images = im2txt.caption_images:run",
+    "im2txt-blind-baseline = im2txt.blind_baseline:run",
+    "im2txt-cache-features = im2txt.cache_features:run",
 ]
 
 here = os.path.dirname(os.path.abspath(__file__))

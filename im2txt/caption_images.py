@@ -29,6 +29,11 @@ image: [{"image_id": 224477, "caption": "a man riding a wave ..."}], ready
 for score_captions. --top_k_file gets every beam's caption with its
 probability. A progress line reports images/s; an image that cannot be
 decoded is reported and skipped, and the exit status is then 1.
+
+--gallery_dir also writes a caption gallery of the first
+--gallery_max_images images (index.html and contact_sheet.png, see
+im2txt/caption_gallery.py), with the reference captions of the records, or
+of --captions_file for image files.
 """
 
 import json
@@ -45,6 +50,8 @@ from im2txt import tf_compat  # noqa: F401
 
 import tensorflow.compat.v1 as tf
 
+from im2txt import caption_gallery
+from im2txt import caption_metrics
 from im2txt import run_inference
 from im2txt.data import schema
 from im2txt.inference_utils import caption_generator
@@ -69,6 +76,17 @@ def define_flags():
   flags.DEFINE_string("top_k_file", "",
                       "Optional JSON with every beam caption and probability.")
   flags.DEFINE_integer("max_images", 0, "Caption at most this many (0: all).")
+  flags.DEFINE_integer("batch_size", 32,
+                       "Images captioned together by batched beam search "
+                       "(same captions as one at a time, faster).")
+  flags.DEFINE_string("gallery_dir", "",
+                      "Optional directory for an HTML gallery and PNG "
+                      "contact sheet of the captions.")
+  flags.DEFINE_integer("gallery_max_images", 100,
+                       "Images shown in the gallery (the first ones).")
+  flags.DEFINE_string("captions_file", "",
+                      "Optional MSCOCO captions JSON with reference captions "
+                      "for the gallery of --input_files.")
   run_inference.define_beam_search_flags()
   for name in ("beam_size", "max_caption_length",
                "length_normalization_factor", "model_config_file"):
@@ -108,8 +126,23 @@ def image_files(input_files):
   return items, unmatched
 
 
-def caption_all(sess, generator, vocab, images, log_every=50):
-  """Captions (image_id, encoded, name) items.
+def _chunks(items, size):
+  chunk = []
+  for item in items:
+    chunk.append(item)
+    if len(chunk) == size:
+      yield chunk
+      chunk = []
+  if chunk:
+    yield chunk
+
+
+def caption_all(sess, generator, vocab, images, log_every=50, batch_size=32):
+  """Captions (image_id, encoded, name) items, batch_size images at a time.
+
+  Batches go through generator.beam_search_batch (the per-image semantics
+  of beam_search); a batch with an undecodable image is redone one image at
+  a time, so that only that image fails.
 
   Returns:
     (results, top_k, failures): results a list of {"image_id", "caption"},
@@ -118,23 +151,43 @@ def caption_all(sess, generator, vocab, images, log_every=50):
   """
   results, top_k, failures = [], [], []
   start = time.time()
-  for count, (image_id, encoded, name) in enumerate(images, start=1):
+  next_log = log_every
+  for chunk in _chunks(images, max(1, batch_size)):
     try:
-      captions = generator.beam_search(sess, encoded)
+      all_captions = generator.beam_search_batch(
+          sess, [encoded for _, encoded, _ in chunk])
     except tf.errors.InvalidArgumentError:
-      failures.append((name, "image %d is not a decodable JPEG" % image_id))
-      continue
-    beams = [{"caption": " ".join(run_inference.caption_words(c, vocab)),
-              "p": math.exp(c.logprob)} for c in captions]
-    results.append({"image_id": image_id, "caption": beams[0]["caption"]})
-    top_k.append({"image_id": image_id, "captions": beams})
-    if not count % log_every:
-      tf.logging.info("Captioned %d images (%.1f images/s)", count,
-                      count / (time.time() - start))
+      all_captions = []
+      for image_id, encoded, name in chunk:
+        try:
+          all_captions.append(generator.beam_search(sess, encoded))
+        except tf.errors.InvalidArgumentError:
+          failures.append((name, "image %d is not a decodable JPEG"
+                           % image_id))
+          all_captions.append(None)
+    for (image_id, _, _), captions in zip(chunk, all_captions):
+      if captions is None:
+        continue
+      beams = [{"caption": " ".join(run_inference.caption_words(c, vocab)),
+                "p": math.exp(c.logprob)} for c in captions]
+      results.append({"image_id": image_id, "caption": beams[0]["caption"]})
+      top_k.append({"image_id": image_id, "captions": beams})
+    if len(results) >= next_log:
+      next_log += log_every
+      tf.logging.info("Captioned %d images (%.1f images/s)", len(results),
+                      len(results) / (time.time() - start))
   elapsed = time.time() - start
   tf.logging.info("Captioned %d images in %.1f s (%.1f images/s)",
                   len(results), elapsed, len(results) / max(elapsed, 1e-9))
   return results, top_k, failures
+
+
+def _keep_first(images, n, kept):
+  """Passes images through, keeping the first n's (name, bytes) in `kept`."""
+  for image_id, encoded, name in images:
+    if len(kept) < n:
+      kept[image_id] = (name, encoded)
+    yield image_id, encoded, name
 
 
 def main(unused_argv):
@@ -171,9 +224,13 @@ def main(unused_argv):
 
   if FLAGS.max_images:
     images = (x for i, x in enumerate(images) if i < FLAGS.max_images)
+  kept = {}  # image_id -> (name, encoded image) of the gallery's images.
+  if FLAGS.gallery_dir:
+    images = _keep_first(images, FLAGS.gallery_max_images, kept)
   with tf.Session(graph=g) as sess:
     restore_fn(sess)
-    results, top_k, more_failures = caption_all(sess, generator, vocab, images)
+    results, top_k, more_failures = caption_all(
+        sess, generator, vocab, images, batch_size=FLAGS.batch_size)
   failures.extend(more_failures)
 
   with open(FLAGS.output_file, "w", encoding="utf-8") as f:
@@ -182,6 +239,25 @@ def main(unused_argv):
     with open(FLAGS.top_k_file, "w", encoding="utf-8") as f:
       json.dump(top_k, f, ensure_ascii=False, indent=1)
   print("Wrote %d captions to %s" % (len(results), FLAGS.output_file))
+  if FLAGS.gallery_dir:
+    try:
+      references = {}
+      if FLAGS.input_file_pattern:
+        references = caption_metrics.references_from_records(
+            FLAGS.input_file_pattern)
+      elif FLAGS.captions_file:
+        references = caption_metrics.references_from_captions_json(
+            FLAGS.captions_file)
+    except caption_metrics.MetricsError as e:
+      sys.exit("caption_images: error: %s" % e)
+    entries = [caption_gallery.GalleryEntry(
+        image_id=item["image_id"], name=kept[item["image_id"]][0],
+        encoded_image=kept[item["image_id"]][1],
+        captions=[(c["caption"], c["p"]) for c in item["captions"]],
+        references=references.get(item["image_id"], []))
+               for item in top_k if item["image_id"] in kept]
+    index = caption_gallery.write_gallery(FLAGS.gallery_dir, entries)
+    print("Wrote a gallery of %d images to %s" % (len(entries), index))
   for name, problem in failures:
     print("caption_images: error: %s: %s" % (name, problem), file=sys.stderr)
   if failures:

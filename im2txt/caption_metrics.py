@@ -31,6 +31,8 @@ use, which an offline machine cannot do; asking for it is a clear error.
 """
 
 import collections
+import contextlib
+import io
 import json
 import shutil
 
@@ -179,7 +181,9 @@ def score(results, references, metrics=METRICS):
   res = tokenizer.tokenize({i: [{"caption": results[i]}] for i in ids})
   scores = {}
   for scorer, names in _scorers(metrics):
-    value, _ = scorer.compute_score(gts, res)
+    # BLEU prints its n-gram counts to stdout; keep a command's output clean.
+    with contextlib.redirect_stdout(io.StringIO()):
+      value, _ = scorer.compute_score(gts, res)
     if not isinstance(value, list):
       value = [value]
     for name, v in zip(names, value):

@@ -26,6 +26,13 @@ step. The evaluated steps are remembered in eval_dir/evaluated_steps.json,
 so no checkpoint is evaluated twice, even across restarts, and none is
 skipped while it still exists (train keeps the latest 5).
 
+With --num_caption_eval_images=N (and --vocab_file) each checkpoint also
+captions the first N distinct images of the split with beam search and
+writes their BLEU-1..4, METEOR, ROUGE-L and CIDEr as summaries
+``caption_metrics/<metric>`` beside the perplexity, the captions as
+eval_dir/captions-<step>.json and the scores to eval_dir/caption_metrics.json
+(see im2txt/caption_evaluation.py).
+
 --run_once evaluates what is there and exits. --eval_on_cpu keeps the job
 off the GPUs (instead of CUDA_VISIBLE_DEVICES="") so that it can share a
 machine with training.
@@ -46,8 +53,11 @@ from im2txt import tf_compat  # noqa: F401
 
 import tensorflow.compat.v1 as tf
 
+from im2txt import caption_evaluation
+from im2txt import caption_metrics
 from im2txt import configuration
 from im2txt import show_and_tell_model
+from im2txt.inference_utils import vocabulary
 from im2txt.ops import inputs as input_ops
 
 FLAGS = flags.FLAGS
@@ -74,12 +84,24 @@ def define_flags():
   flags.DEFINE_string("model_config_file", "",
                       "Optional ModelConfig JSON; default: model_config.json "
                       "in --checkpoint_dir, else the built-in defaults.")
+  flags.DEFINE_integer("num_caption_eval_images", 0,
+                       "If > 0, also caption this many images of the split "
+                       "per checkpoint and write their caption metrics.")
+  flags.DEFINE_string("vocab_file", "",
+                      "word_counts.txt; required with "
+                      "--num_caption_eval_images.")
+  flags.DEFINE_integer("caption_eval_beam_size", 3,
+                       "Beam size of the captions of --num_caption_eval_images.")
 
   flags.register_validator("input_file_pattern", bool,
                            message="--input_file_pattern is required.")
   flags.register_validator("checkpoint_dir", bool,
                            message="--checkpoint_dir is required.")
   flags.register_validator("eval_dir", bool, message="--eval_dir is required.")
+  flags.register_multi_flags_validator(
+      ["num_caption_eval_images", "vocab_file"],
+      lambda f: f["num_caption_eval_images"] <= 0 or bool(f["vocab_file"]),
+      message="--num_caption_eval_images needs --vocab_file.")
 
 
 tf.logging.set_verbosity(tf.logging.INFO)
@@ -230,8 +252,13 @@ def run_once(model, saver, summary_writer, summary_op, checkpoint_path,
 
 def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
         num_eval_examples=10132, min_global_step=5000, run_once_only=False,
-        eval_on_cpu=False, model_config_file=""):
+        eval_on_cpu=False, model_config_file="", caption_evaluator_fn=None):
   """Builds the eval graph and evaluates new checkpoints in a loop.
+
+  Args:
+    caption_evaluator_fn: Optional function of (model_config, session_config)
+      returning a caption_evaluation.CaptionEvaluator, run on each checkpoint
+      after its perplexity.
 
   Returns:
     A dict {global_step: perplexity} of this call's evaluations.
@@ -243,6 +270,10 @@ def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
   session_config = None
   if eval_on_cpu:
     session_config = tf.ConfigProto(device_count={"GPU": 0})
+
+  caption_evaluator = None
+  if caption_evaluator_fn is not None:
+    caption_evaluator = caption_evaluator_fn(model_config, session_config)
 
   g = tf.Graph()
   with g.as_default():
@@ -275,6 +306,8 @@ def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
         results[step] = run_once(model, saver, summary_writer, summary_op,
                                  path, step, num_eval_examples,
                                  session_config)
+        if caption_evaluator is not None:
+          caption_evaluator.evaluate(path, step, summary_writer, eval_dir)
         evaluated.add(step)
         save_evaluated_steps(eval_dir, evaluated)
       if run_once_only:
@@ -290,13 +323,26 @@ def main(unused_argv):
     input_ops.match_input_files(FLAGS.input_file_pattern)
   except input_ops.NoInputFilesError as e:
     sys.exit("evaluate: error: %s" % e)
+  caption_evaluator_fn = None
+  if FLAGS.num_caption_eval_images > 0:
+    def caption_evaluator_fn(model_config, session_config):
+      try:
+        return caption_evaluation.CaptionEvaluator(
+            model_config, FLAGS.vocab_file, FLAGS.input_file_pattern,
+            FLAGS.num_caption_eval_images,
+            beam_size=FLAGS.caption_eval_beam_size,
+            session_config=session_config)
+      except (caption_metrics.MetricsError, vocabulary.VocabularyFileError,
+              ValueError) as e:
+        sys.exit("evaluate: error: %s" % e)
   run(FLAGS.input_file_pattern, FLAGS.checkpoint_dir, FLAGS.eval_dir,
       eval_interval_secs=FLAGS.eval_interval_secs,
       num_eval_examples=FLAGS.num_eval_examples,
       min_global_step=FLAGS.min_global_step,
       run_once_only=FLAGS.run_once,
       eval_on_cpu=FLAGS.eval_on_cpu,
-      model_config_file=FLAGS.model_config_file)
+      model_config_file=FLAGS.model_config_file,
+      caption_evaluator_fn=caption_evaluator_fn)
 
 
 def console_main():

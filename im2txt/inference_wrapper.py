@@ -36,6 +36,12 @@ class InferenceWrapper(inference_wrapper_base.InferenceWrapperBase):
         feed_dict={show_and_tell_model.IMAGE_FEED: encoded_image})
     return initial_state
 
+  def feed_images(self, sess, encoded_images):
+    """Initial states of several images, one row each (batched search)."""
+    return sess.run(
+        fetches=show_and_tell_model.INITIAL_STATE_BATCH,
+        feed_dict={show_and_tell_model.IMAGE_BATCH_FEED: encoded_images})
+
   def inference_step(self, sess, input_feed, state_feed):
     softmax_output, state_output = sess.run(
         fetches=[show_and_tell_model.SOFTMAX, show_and_tell_model.STATE],

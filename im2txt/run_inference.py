@@ -32,6 +32,10 @@ configuration is read from model_config.json beside the checkpoint when it
 exists (train writes it), else the defaults. An image that cannot be read or
 decoded is reported on stderr and the others are still captioned; the exit
 status is 1 if any input failed.
+
+--batch_size=N (default 1, the original's one image at a time) captions N
+images at once with batched beam search: the same captions and output,
+faster.
 """
 
 import math
@@ -65,6 +69,9 @@ def define_flags():
   flags.DEFINE_string("input_files", "",
                       "File pattern or comma-separated list of file patterns "
                       "of image files.")
+  flags.DEFINE_integer("batch_size", 1,
+                       "Images captioned together by batched beam search "
+                       "(same output; 1 = one at a time).")
   define_beam_search_flags()
 
 
@@ -173,23 +180,40 @@ def main(unused_argv):
   tf.logging.info("Running caption generation on %d files matching %s",
                   len(filenames), FLAGS.input_files)
 
+  def caption(sess, batch):
+    """Prints the captions of [(filename, image bytes)] in order."""
+    try:
+      if len(batch) == 1:
+        all_captions = [generator.beam_search(sess, batch[0][1])]
+      else:
+        all_captions = generator.beam_search_batch(
+            sess, [image for _, image in batch])
+    except tf.errors.InvalidArgumentError:
+      if len(batch) > 1:  # Find the undecodable image(s).
+        for item in batch:
+          caption(sess, [item])
+        return
+      failures.append((batch[0][0], "not a decodable JPEG image"))
+      return
+    for (filename, _), captions in zip(batch, all_captions):
+      print("\n".join(format_captions(os.path.basename(filename), captions,
+                                      vocab)), flush=True)
+
   with tf.Session(graph=g) as sess:
     restore_fn(sess)
+    batch = []
     for filename in filenames:
       try:
         with tf.gfile.GFile(filename, "rb") as f:
-          image = f.read()
+          batch.append((filename, f.read()))
       except (tf.errors.OpError, IOError) as e:
         failures.append((filename, "cannot read file (%s)" %
                          getattr(e, "message", e)))
-        continue
-      try:
-        captions = generator.beam_search(sess, image)
-      except tf.errors.InvalidArgumentError:
-        failures.append((filename, "not a decodable JPEG image"))
-        continue
-      print("\n".join(format_captions(os.path.basename(filename), captions,
-                                      vocab)), flush=True)
+      if len(batch) >= max(1, FLAGS.batch_size):
+        caption(sess, batch)
+        batch = []
+    if batch:
+      caption(sess, batch)
 
   for name, problem in failures:
     print("run_inference: error: %s: %s" % (name, problem), file=sys.stderr)

@@ -12,17 +12,21 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ==============================================================================
-r"""Scores a captions results file with BLEU-1..4, METEOR, ROUGE-L and CIDEr.
+r"""Scores captions results files with BLEU-1..4, METEOR, ROUGE-L and CIDEr.
 
-  score_captions --results_file=results.json \
+  score_captions --results_file=results.json,baseline_results.json \
     --reference_file_pattern="${MSCOCO_DIR}/test-?????-of-00008" \
     --output_file=metrics.json
 
 References come from the records of a split (--reference_file_pattern) or
-from an MSCOCO captions JSON file (--captions_file). Prints a table and,
-with --output_file, writes the scores as JSON. See im2txt/caption_metrics.py.
+from an MSCOCO captions JSON file (--captions_file). Several results files
+(comma-separated) are scored against the same references and printed as one
+table, a row each. --output_file gets the scores as JSON:
+{"models": [{"results_file", "num_images", "scores": {metric: value}}]}.
+See im2txt/caption_metrics.py.
 """
 
+import collections
 import json
 import os
 import sys
@@ -31,14 +35,16 @@ from absl import flags
 
 from im2txt import caption_metrics
 from im2txt import cli
+from im2txt import file_io
 
 FLAGS = flags.FLAGS
 
 
 def define_flags():
   """Defines the command-line flags (only when run as a program)."""
-  flags.DEFINE_string("results_file", "",
-                      "MSCOCO results JSON: [{image_id, caption}]. Required.")
+  flags.DEFINE_list("results_file", [],
+                    "MSCOCO results JSON files: [{image_id, caption}]; "
+                    "comma-separated to compare several. Required.")
   flags.DEFINE_string("reference_file_pattern", "",
                       "TFRecord pattern of the split whose captions are the "
                       "references.")
@@ -57,23 +63,30 @@ def main(unused_argv):
       raise caption_metrics.MetricsError(
           "Give exactly one of --reference_file_pattern and --captions_file.")
     caption_metrics.check_metrics(FLAGS.metrics)
-    results = caption_metrics.load_results(FLAGS.results_file)
+    all_results = [caption_metrics.load_results(f)
+                   for f in FLAGS.results_file]
     if FLAGS.captions_file:
       references = caption_metrics.references_from_captions_json(
           FLAGS.captions_file)
     else:
       references = caption_metrics.references_from_records(
           FLAGS.reference_file_pattern)
-    scores = caption_metrics.score(results, references, FLAGS.metrics)
+    models = []
+    for results_file, results in zip(FLAGS.results_file, all_results):
+      try:
+        scores = caption_metrics.score(results, references, FLAGS.metrics)
+      except caption_metrics.MetricsError as e:
+        raise caption_metrics.MetricsError("%s: %s" % (results_file, e))
+      models.append({"results_file": results_file,
+                     "num_images": len(results), "scores": scores})
   except (caption_metrics.MetricsError, ValueError) as e:
     sys.exit("score_captions: error: %s" % e)
-  name = os.path.basename(FLAGS.results_file)
-  print(caption_metrics.format_table({name: scores}))
-  print("(%d images)" % len(results))
+  print(caption_metrics.format_table(collections.OrderedDict(
+      ("%s (%d images)" % (os.path.basename(m["results_file"]),
+                           m["num_images"]), m["scores"]) for m in models)))
   if FLAGS.output_file:
-    with open(FLAGS.output_file, "w", encoding="utf-8") as f:
-      json.dump({"results_file": FLAGS.results_file, "num_images": len(results),
-                 "scores": scores}, f, indent=2, sort_keys=True)
+    file_io.write_atomically(FLAGS.output_file, json.dumps(
+        {"models": models}, indent=2, sort_keys=True).encode("utf-8"))
 
 
 def run():

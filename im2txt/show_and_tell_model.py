@@ -45,6 +45,7 @@ from im2txt import tf_compat  # noqa: F401  (TF1 behaviour, tf-slim fixes)
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from im2txt.ops import feature_inputs
 from im2txt.ops import image_embedding
 from im2txt.ops import image_processing
 from im2txt.ops import inputs as input_ops
@@ -54,9 +55,12 @@ MODES = ("train", "eval", "inference")
 # Names of the inference-mode feed and fetch tensors (the protocol between
 # the model and InferenceWrapper; also used by exported graphs).
 IMAGE_FEED = "image_feed:0"            # string [], one encoded image
+IMAGE_BATCH_FEED = "image_batch_feed:0"  # string [n], n encoded images
 INPUT_FEED = "input_feed:0"            # int64 [batch], previous word ids
 STATE_FEED = "lstm/state_feed:0"       # float32 [batch, 2 * num_lstm_units]
 INITIAL_STATE = "lstm/initial_state:0"  # float32 [1, 2 * num_lstm_units]
+# float32 [n, 2 * num_lstm_units], the initial states of IMAGE_BATCH_FEED.
+INITIAL_STATE_BATCH = "lstm/initial_state_batch:0"
 STATE = "lstm/state:0"                 # float32 [batch, 2 * num_lstm_units]
 SOFTMAX = "softmax:0"                  # float32 [batch, vocab_size]
 
@@ -71,19 +75,27 @@ class ShowAndTellModel(object):
   module's constants.
   """
 
-  def __init__(self, config, mode, train_inception=False):
+  def __init__(self, config, mode, train_inception=False,
+               features_file_pattern=""):
     """Validates the arguments and declares the model's outputs.
 
     Args:
       config: A ModelConfig.
       mode: "train", "eval" or "inference".
       train_inception: Whether the Inception v3 variables train (phase 2).
+      features_file_pattern: Optional, "train" mode with a frozen encoder
+        only: cached encoder outputs to train from instead of images (see
+        im2txt/cache_features.py). The encoder's variables are still
+        created, and saved, but not run.
 
     Raises:
       ValueError: If `mode` is not one of MODES or the config is invalid.
     """
     if mode not in MODES:
       raise ValueError("mode must be one of %s, got %r" % (MODES, mode))
+    if features_file_pattern and (mode != "train" or train_inception):
+      raise ValueError("Cached features can only train the frozen-encoder "
+                       "phase (mode \"train\", train_inception False).")
     if mode == "train" and config.num_preprocess_threads % 2:
       # Threads alternate two colour-distortion orders. Evaluation does not
       # distort, and may use one thread to read records strictly in order.
@@ -95,6 +107,7 @@ class ShowAndTellModel(object):
     self.config = config
     self.mode = mode
     self.train_inception = train_inception
+    self.features_file_pattern = features_file_pattern
 
     # Reads serialized records in train and eval modes.
     self.reader = tf.TFRecordReader()
@@ -105,8 +118,18 @@ class ShowAndTellModel(object):
         minval=-self.config.initializer_scale,
         maxval=self.config.initializer_scale)
 
-    # A float32 Tensor with shape [batch_size, height, width, channels].
+    # A float32 Tensor with shape [batch_size, height, width, channels]
+    # (None when training from cached features).
     self.images = None
+
+    # A float32 Tensor with shape [batch_size, 2048] of cached encoder
+    # outputs (training from features only).
+    self.image_features = None
+
+    # Inference only: the preprocessed images of IMAGE_BATCH_FEED, and
+    # their embeddings.
+    self.image_batch = None
+    self.image_batch_embeddings = None
 
     # An int64 Tensor with shape [batch_size, padded_length].
     self.input_seqs = None
@@ -176,7 +199,18 @@ class ShowAndTellModel(object):
       self.target_seqs (training and eval only)
       self.input_mask (training and eval only)
     """
-    if self.mode == "inference":
+    if self.features_file_pattern:
+      (self.image_features, input_seqs, target_seqs,
+       input_mask) = feature_inputs.feature_batches(
+           self.features_file_pattern,
+           batch_size=self.config.batch_size,
+           feature_size=image_embedding.OUTPUT_SIZE,
+           values_per_shard=self.config.values_per_input_shard,
+           input_queue_capacity_factor=(
+               self.config.input_queue_capacity_factor),
+           num_parallel_calls=self.config.num_preprocess_threads)
+      images = None
+    elif self.mode == "inference":
       # One encoded image and a batch of previous words (one per beam).
       image_feed = tf.placeholder(dtype=tf.string, shape=[], name="image_feed")
       input_feed = tf.placeholder(dtype=tf.int64,
@@ -186,6 +220,14 @@ class ShowAndTellModel(object):
       # [299, 299, 3] -> [1, 299, 299, 3]; [batch] -> [batch, 1]
       images = tf.expand_dims(self.process_image(image_feed), 0)
       input_seqs = tf.expand_dims(input_feed, 1)
+
+      # Also several images at once, for batched beam search (the same
+      # preprocessing; a non-zero thread id adds no image summaries).
+      image_batch_feed = tf.placeholder(dtype=tf.string, shape=[None],
+                                        name="image_batch_feed")
+      self.image_batch = tf.map_fn(
+          lambda e: self.process_image(e, thread_id=1), image_batch_feed,
+          dtype=tf.float32, back_prop=False)
 
       target_seqs = None
       input_mask = None
@@ -232,10 +274,21 @@ class ShowAndTellModel(object):
     Outputs:
       self.image_embeddings
     """
-    inception_output = image_embedding.inception_v3(
-        self.images,
-        trainable=self.train_inception,
-        is_training=self.is_training())
+    if self.image_features is not None:
+      # The features are this encoder's outputs, computed beforehand. Its
+      # variables are created on an input that nothing feeds, so that they
+      # are restored and saved like in image training, but never run.
+      image_embedding.inception_v3(
+          tf.placeholder(tf.float32, [None, self.config.image_height,
+                                      self.config.image_width, 3],
+                         name="unused_encoder_input"),
+          trainable=False, is_training=False, add_summaries=False)
+      inception_output = self.image_features
+    else:
+      inception_output = image_embedding.inception_v3(
+          self.images,
+          trainable=self.train_inception,
+          is_training=self.is_training())
     self.inception_variables = tf.get_collection(
         tf.GraphKeys.GLOBAL_VARIABLES, scope="InceptionV3")
 
@@ -248,6 +301,20 @@ class ShowAndTellModel(object):
           weights_initializer=self.initializer,
           biases_initializer=None,
           scope=scope)
+
+    if self.image_batch is not None:
+      # The same encoder and embedding (shared variables) on a batch.
+      with tf.variable_scope(tf.get_variable_scope(), reuse=True):
+        batch_output = image_embedding.inception_v3(
+            self.image_batch, trainable=False, is_training=False,
+            add_summaries=False)
+        with tf.variable_scope("image_embedding") as scope:
+          self.image_batch_embeddings = slim.fully_connected(
+              inputs=batch_output,
+              num_outputs=self.config.embedding_size,
+              activation_fn=None,
+              biases_initializer=None,
+              scope=scope)
 
     # Kept in the graph (as the original does) for tools that read it.
     tf.constant(self.config.embedding_size, name="embedding_size")
@@ -310,6 +377,13 @@ class ShowAndTellModel(object):
         # States travel as one [batch, c | h] matrix: c in the first
         # num_lstm_units columns, h in the rest.
         tf.concat(axis=1, values=initial_state, name="initial_state")
+        batch_embeddings = self.image_batch_embeddings
+        _, initial_state_batch = lstm_cell(
+            batch_embeddings,
+            lstm_cell.zero_state(batch_size=tf.shape(batch_embeddings)[0],
+                                 dtype=tf.float32))
+        tf.concat(axis=1, values=initial_state_batch,
+                  name="initial_state_batch")
 
         state_feed = tf.placeholder(dtype=tf.float32,
                                     shape=[None, sum(lstm_cell.state_size)],

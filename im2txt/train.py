@@ -28,6 +28,13 @@ an absolute global-step target, not a count of additional steps.
 The Inception checkpoint only initialises the encoder when train_dir holds
 no checkpoint yet; otherwise training resumes from the latest checkpoint
 there (after a crash or kill, run the same command again).
+
+Phase 1 from cached features (see im2txt/cache_features.py): replace
+--input_file_pattern by --features_file_pattern. Same loss, learning-rate
+schedule and checkpoint layout (the encoder's variables are saved
+unchanged), so phase 2, evaluate and run_inference continue from its
+checkpoints. The features must come from the encoder this run restores: the
+latest checkpoint in train_dir, or --inception_checkpoint_file at step 0.
 """
 
 import os
@@ -84,8 +91,16 @@ def define_flags():
                       "Optional JSON file of TrainingConfig fields overriding "
                       "the defaults.")
 
-  flags.register_validator("input_file_pattern", bool,
-                           message="--input_file_pattern is required.")
+  flags.DEFINE_string("features_file_pattern", "",
+                      "Phase 1 only: train from these cached encoder outputs "
+                      "(cache_features) instead of --input_file_pattern.")
+
+  flags.register_multi_flags_validator(
+      ["input_file_pattern", "features_file_pattern"],
+      lambda f: bool(f["input_file_pattern"]) != bool(
+          f["features_file_pattern"]),
+      message="Give exactly one of --input_file_pattern and "
+      "--features_file_pattern.")
   flags.register_validator("train_dir", bool,
                            message="--train_dir is required.")
 
@@ -138,7 +153,7 @@ def learning_rate_for(training_config, batch_size, train_inception):
 
 
 def build_training_graph(model_config, training_config, train_inception,
-                         calibrate_encoder=False):
+                         calibrate_encoder=False, features_file_pattern=""):
   """Builds the model, optimizer and saver in a new graph.
 
   Args:
@@ -147,6 +162,7 @@ def build_training_graph(model_config, training_config, train_inception,
     train_inception: Whether the encoder trains (phase 2).
     calibrate_encoder: Whether to also build the encoder's batch-norm
       calibration ops (see calibrate_random_encoder).
+    features_file_pattern: Optional cached features to train from.
 
   Returns:
     (graph, model, train_op, saver, calibration_ops)
@@ -154,7 +170,8 @@ def build_training_graph(model_config, training_config, train_inception,
   g = tf.Graph()
   with g.as_default():
     model = show_and_tell_model.ShowAndTellModel(
-        model_config, mode="train", train_inception=train_inception)
+        model_config, mode="train", train_inception=train_inception,
+        features_file_pattern=features_file_pattern)
     model.build()
     calibration_ops = []
     if calibrate_encoder:
@@ -244,12 +261,28 @@ def main(unused_argv):
       FLAGS.input_file_pattern, FLAGS.inception_checkpoint_file,
       FLAGS.model_config_file, FLAGS.training_config_file)
 
+  features = FLAGS.features_file_pattern
   try:
-    training_checks.check_vocab_size(model_config.input_file_pattern,
-                                     model_config.vocab_size)
+    if features and FLAGS.train_inception:
+      raise ValueError("--features_file_pattern trains phase 1 only (the "
+                       "encoder frozen); phase 2 needs images "
+                       "(--input_file_pattern) and --train_inception=true.")
+    training_checks.check_vocab_size(
+        features or model_config.input_file_pattern, model_config.vocab_size,
+        features=bool(features))
     latest = prepare_train_dir(FLAGS.train_dir, model_config, training_config)
+    if features:
+      encoder = latest or model_config.inception_checkpoint_file
+      if not encoder:
+        raise ValueError(
+            "Training from features needs the encoder that computed them: "
+            "pass --inception_checkpoint_file (as given to cache_features), "
+            "or use a train_dir that holds its checkpoint.")
+      training_checks.check_features_match_encoder(features, encoder,
+                                                   model_config)
   except (input_ops.NoInputFilesError, training_checks.VocabularyMismatchError,
-          configuration.ConfigMismatchError) as e:
+          training_checks.FeatureMismatchError,
+          configuration.ConfigMismatchError, ValueError) as e:
     sys.exit("train: error: %s" % e)
 
   if latest:
@@ -266,7 +299,7 @@ def main(unused_argv):
   calibrate = not latest and not model_config.inception_checkpoint_file
   g, model, train_op, saver, calibration_ops = build_training_graph(
       model_config, training_config, FLAGS.train_inception,
-      calibrate_encoder=calibrate)
+      calibrate_encoder=calibrate, features_file_pattern=features)
 
   init_fn = model.init_fn
   if latest:

@@ -24,7 +24,9 @@ file and says what to do, before any graph is built or step is run:
   checked against the word_counts.txt beside the records when there is one,
   and against the ids of a sample of records;
 * the Inception v3 checkpoint holds every encoder variable with the right
-  shape (CheckpointMismatchError).
+  shape (CheckpointMismatchError);
+* cached features were computed by the encoder that training restores, at
+  the model's image size (FeatureMismatchError).
 """
 
 import os
@@ -33,7 +35,9 @@ from im2txt import tf_compat  # noqa: F401  (TF1 behaviour)
 
 import tensorflow.compat.v1 as tf
 
+from im2txt.data import feature_records
 from im2txt.data import schema
+from im2txt.ops import feature_inputs
 from im2txt.ops import inputs as input_ops
 
 # Records read per file, and files sampled, by check_vocab_size.
@@ -49,12 +53,33 @@ class CheckpointMismatchError(ValueError):
   """A checkpoint lacks variables the model needs, or has other shapes."""
 
 
-def check_vocab_size(file_pattern, vocab_size):
+class FeatureMismatchError(ValueError):
+  """Cached features do not belong to the encoder or model being trained."""
+
+
+def _records(path):
+  try:
+    for serialized in tf.io.tf_record_iterator(path):
+      yield serialized
+  except tf.errors.DataLossError as e:
+    raise VocabularyMismatchError("%s: not a TFRecord file, or corrupted (%s)"
+                                  % (path, e.message))
+
+
+def _record_caption_ids(serialized, features):
+  if features:
+    return [i for c in feature_records.parse_example_proto(serialized)[
+        "captions"] for i in c]
+  return schema.parse_sequence_example_proto(serialized)["caption_ids"]
+
+
+def check_vocab_size(file_pattern, vocab_size, features=False):
   """Checks that the word ids of the input data fit in `vocab_size`.
 
   Args:
     file_pattern: Comma-separated TFRecord file patterns.
     vocab_size: ModelConfig.vocab_size.
+    features: Whether the files are cached-feature shards.
 
   Returns:
     The largest word id seen in the sampled records.
@@ -64,7 +89,10 @@ def check_vocab_size(file_pattern, vocab_size):
     VocabularyMismatchError: If a word_counts.txt beside the data, or a
       sampled record, needs a larger vocabulary.
   """
-  files = input_ops.match_input_files(file_pattern)
+  if features:
+    files = feature_inputs.match_feature_files(file_pattern)
+  else:
+    files = input_ops.match_input_files(file_pattern)
   vocab_file = os.path.join(os.path.dirname(files[0]), "word_counts.txt")
   if tf.gfile.Exists(vocab_file):
     with tf.gfile.GFile(vocab_file, "r") as f:
@@ -77,10 +105,14 @@ def check_vocab_size(file_pattern, vocab_size):
           % (vocab_file, num_words, num_words + 1, vocab_size, num_words + 1))
   max_id = -1
   for path in files[:_FILES_SAMPLED]:
-    for i, serialized in enumerate(tf.io.tf_record_iterator(path)):
+    for i, serialized in enumerate(_records(path)):
       if i >= _RECORDS_PER_FILE:
         break
-      ids = schema.parse_sequence_example_proto(serialized)["caption_ids"]
+      try:
+        ids = _record_caption_ids(serialized, features)
+      except ValueError as e:
+        raise VocabularyMismatchError("%s (record %d): not a %s record (%s)" % (
+            path, i, "feature" if features else "caption", e))
       if ids and max(ids) >= vocab_size:
         raise VocabularyMismatchError(
             "%s (record %d) has word id %d, outside the model's vocab_size %d. "
@@ -128,3 +160,52 @@ def check_checkpoint_has_variables(checkpoint_path, variables):
     raise CheckpointMismatchError(
         "Checkpoint %s does not match the model: %s."
         % (checkpoint_path, " and ".join(parts)))
+
+
+def check_features_match_encoder(file_pattern, encoder_checkpoint,
+                                 model_config):
+  """Checks feature shards against the encoder training will save.
+
+  Args:
+    file_pattern: Pattern of the feature shards.
+    encoder_checkpoint: The checkpoint training restores the encoder from
+      (the latest in train_dir, or the Inception checkpoint at step 0).
+    model_config: The ModelConfig being trained.
+
+  Returns:
+    The number of shards checked.
+
+  Raises:
+    input_ops.NoInputFilesError: If the pattern matches nothing.
+    FeatureMismatchError: If a shard has no description, was made by another
+      encoder or at another image size.
+  """
+  files = feature_inputs.match_feature_files(file_pattern)
+  fingerprint = feature_records.encoder_fingerprint(encoder_checkpoint)
+  for path in files:
+    sidecar = feature_records.sidecar_path(path)
+    if not tf.gfile.Exists(sidecar):
+      raise FeatureMismatchError(
+          "%s has no description %s: is it a feature shard written by "
+          "cache_features (and complete)?" % (path, sidecar))
+    try:
+      info = feature_records.FeatureShardInfo.from_json_file(sidecar)
+    except ValueError as e:
+      raise FeatureMismatchError(str(e))
+    if info.encoder_fingerprint != fingerprint:
+      raise FeatureMismatchError(
+          "%s was computed by the encoder of %s, not by the encoder in %s "
+          "that training would save with the new weights. Make the features "
+          "with cache_features from %s, or train in a directory that starts "
+          "from %s." % (path, info.encoder_checkpoint, encoder_checkpoint,
+                        encoder_checkpoint, info.encoder_checkpoint))
+    sizes = (info.image_height, info.image_width, info.resize_height,
+             info.resize_width)
+    wanted = (model_config.image_height, model_config.image_width,
+              model_config.resize_height, model_config.resize_width)
+    if sizes != wanted:
+      raise FeatureMismatchError(
+          "%s holds features of %dx%d crops of %dx%d images, but the model "
+          "config has %dx%d crops of %dx%d images." % ((path,) + sizes +
+                                                       wanted))
+  return len(files)

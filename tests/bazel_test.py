@@ -50,7 +50,7 @@ class BazelTest(unittest.TestCase):
     self.assertIn("Phase 2 (fine-tune everything)", result.stdout)
     for flag in ("--input_file_pattern", "--inception_checkpoint_file",
                  "--train_dir", "--[no]train_inception", "--number_of_steps",
-                 "--log_every_n_steps"):
+                 "--log_every_n_steps", "--features_file_pattern"):
       self.assertIn(flag, result.stdout)
 
   def testEvaluateAndRunInferenceBinaries(self):
@@ -60,6 +60,16 @@ class BazelTest(unittest.TestCase):
     self.assertIn("--checkpoint_path", result.stdout)
     result = _binary("build_mscoco_data", "--helpfull")
     self.assertIn("--word_counts_output_file", result.stdout)
+    # The additions: their imports resolve inside Bazel's runfiles too.
+    for name, flag in (("evaluate", "--num_caption_eval_images"),
+                       ("run_inference", "--batch_size"),
+                       ("caption_images", "--gallery_dir"),
+                       ("score_captions", "--results_file"),
+                       ("blind_baseline", "--train_file_pattern"),
+                       ("cache_features", "--num_crops")):
+      result = _binary(name, "--helpfull")
+      self.assertEqual(result.returncode, 0, name + result.stderr[-2000:])
+      self.assertIn(flag, result.stdout)
 
   def testDownloadScriptFindsItsBuilderInRunfiles(self):
     runfile = os.path.join(testing_utils.REPO_ROOT, "bazel-bin", "im2txt",

@@ -1,6 +1,7 @@
 """Batch captioning: results format, agreement with run_inference, bad input."""
 
 import glob
+import html
 import os
 import re
 import unittest
@@ -8,6 +9,7 @@ import unittest
 import pytest
 from pycocotools.coco import COCO
 
+from im2txt import caption_metrics
 from tests import testing_utils
 
 pytestmark = pytest.mark.slow
@@ -40,6 +42,31 @@ class CaptionImagesTest(testing_utils.TinyDataTestCase):
       self.assertEqual(item["captions"][0]["caption"], result["caption"])
       probabilities = [b["p"] for b in item["captions"]]
       self.assertEqual(probabilities, sorted(probabilities, reverse=True))
+
+  def testGalleryShowsTheTopKAndReferences(self):
+    out = os.path.join(self.root, "gallery_results.json")
+    top_k = os.path.join(self.root, "gallery_top_k.json")
+    gallery = os.path.join(self.root, "gallery")
+    result = self._run("--input_file_pattern=" + self.paths["test_pattern"],
+                       "--output_file=" + out, "--top_k_file=" + top_k,
+                       "--gallery_dir=" + gallery, "--gallery_max_images=3",
+                       "--batch_size=2")
+    self.assertIn("Wrote a gallery of 3 images", result.stdout)
+    with open(os.path.join(gallery, "index.html"), encoding="utf-8") as f:
+      page = f.read()
+    references = caption_metrics.references_from_records(
+        self.paths["test_pattern"])
+    shown = testing_utils.read_json(top_k)[:3]
+    for item in shown:
+      self.assertIn('id="image-%d"' % item["image_id"], page)
+      for beam in item["captions"]:
+        self.assertIn("%s <span class=\"p\">(p=%.4f)</span>"
+                      % (html.escape(beam["caption"]), beam["p"]), page)
+      for reference in references[item["image_id"]]:
+        self.assertIn("<li>%s</li>" % html.escape(reference), page)
+    self.assertEqual(page.count('class="card"'), 3)
+    self.assertTrue(os.path.exists(os.path.join(gallery, "contact_sheet.png")))
+    self.assertEqual(len(os.listdir(os.path.join(gallery, "images"))), 3)
 
   def testSameTopCaptionAsRunInference(self):
     images = sorted(glob.glob(os.path.join(self.paths["val_image_dir"],

@@ -11,6 +11,7 @@ from pycocoevalcap.cider.cider import Cider
 from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 from pycocotools.coco import COCO
 
+from im2txt import blind_baseline
 from im2txt import caption_metrics
 from tests import testing_utils
 
@@ -94,6 +95,13 @@ class CaptionMetricsTest(unittest.TestCase):
                                 "more than one caption"):
       caption_metrics.load_results(dup)
 
+  def testMostFrequentCaptionBreaksTiesAlphabetically(self):
+    caption, count, total = blind_baseline.most_frequent_caption({
+        1: ["b  caption", "a caption"], 2: ["b caption", "a caption", "c"]})
+    self.assertEqual((caption, count, total), ("a caption", 2, 5))
+    with self.assertRaises(caption_metrics.MetricsError):
+      blind_baseline.most_frequent_caption({})
+
   def testCommandLineWithReferencesFromRecords(self):
     d = tempfile.mkdtemp()
     paths = testing_utils.make_tiny_dataset(d)
@@ -105,14 +113,41 @@ class CaptionMetricsTest(unittest.TestCase):
     # Each image captioned with its first reference.
     results = _write(os.path.join(d, "results.json"), [
         {"image_id": i, "caption": c[0]} for i, c in refs.items()])
+    # The image-blind baseline: the most frequent training caption for all.
+    baseline = os.path.join(d, "baseline.json")
+    result = testing_utils.run_module("im2txt.blind_baseline", [
+        "--train_file_pattern=" + paths["train_pattern"],
+        "--input_file_pattern=" + paths["test_pattern"],
+        "--output_file=" + baseline])
+    train_refs = caption_metrics.references_from_records(
+        paths["train_pattern"])
+    counts = {}
+    for captions in train_refs.values():
+      for c in captions:
+        counts[c] = counts.get(c, 0) + 1
+    top = max(counts.values())
+    expected = min(c for c, n in counts.items() if n == top)
+    baseline_results = testing_utils.read_json(baseline)
+    self.assertEqual(sorted(r["image_id"] for r in baseline_results),
+                     sorted(refs))
+    self.assertEqual(set(r["caption"] for r in baseline_results), {expected})
+    self.assertIn('"%s" (%d of ' % (expected, top), result.stdout)
+
     out = os.path.join(d, "scores.json")
     result = testing_utils.run_module("im2txt.score_captions", [
-        "--results_file=" + results,
+        "--results_file=%s,%s" % (results, baseline),
         "--reference_file_pattern=" + paths["test_pattern"],
         "--output_file=" + out, "--metrics=Bleu_4,CIDEr"])
-    self.assertIn("| results.json |", result.stdout)
-    scores = testing_utils.read_json(out)["scores"]
-    self.assertAlmostEqual(scores["Bleu_4"], 1.0, places=5)
+    self.assertIn("| results.json (%d images) |" % len(refs), result.stdout)
+    self.assertIn("| baseline.json (%d images) |" % len(refs), result.stdout)
+    self.assertNotIn("testlen", result.stdout)  # BLEU's own printing.
+    models = testing_utils.read_json(out)["models"]
+    self.assertEqual([m["results_file"] for m in models], [results, baseline])
+    self.assertAlmostEqual(models[0]["scores"]["Bleu_4"], 1.0, places=5)
+    self.assertLess(models[1]["scores"]["CIDEr"],
+                    models[0]["scores"]["CIDEr"])
+    self.assertEqual(models[1]["scores"], caption_metrics.score(
+        caption_metrics.load_results(baseline), refs, ["Bleu_4", "CIDEr"]))
     result = testing_utils.run_module("im2txt.score_captions", [
         "--results_file=" + results, "--captions_file=" + results,
         "--reference_file_pattern=x"], check=False)

@@ -12,6 +12,7 @@ from tensorboard.backend.event_processing import event_accumulator
 from im2txt import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
+from im2txt import caption_metrics
 from im2txt import evaluate
 from im2txt import show_and_tell_model
 from im2txt.data import schema
@@ -132,6 +133,58 @@ class EvaluateTest(testing_utils.TinyDataTestCase):
     self.assertIn("Skipping evaluation. Global step = 30 < 5000", result.stderr)
     self.assertFalse(os.path.exists(os.path.join(eval_dir,
                                                  "evaluated_steps.json")))
+
+  def testCaptionMetricsBesidePerplexity(self):
+    eval_dir = os.path.join(self.root, "eval_captions")
+    args = ["--input_file_pattern=" + self.paths["val_pattern"],
+            "--checkpoint_dir=" + self.train_dir, "--eval_dir=" + eval_dir,
+            "--num_eval_examples=8", "--min_global_step=1", "--run_once",
+            "--num_caption_eval_images=4", "--caption_eval_beam_size=2"]
+    result = testing_utils.run_module("im2txt.evaluate", args, check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("--num_caption_eval_images needs --vocab_file",
+                  result.stderr)
+    testing_utils.run_module(
+        "im2txt.evaluate", args + ["--vocab_file=" + self.paths["vocab_file"]])
+
+    step = max(_perplexities(eval_dir))
+    acc = event_accumulator.EventAccumulator(
+        eval_dir, size_guidance={event_accumulator.SCALARS: 0})
+    acc.Reload()
+    tags = acc.Tags()["scalars"]
+    for name in caption_metrics.METRICS:
+      self.assertIn("caption_metrics/" + name, tags)
+    history = testing_utils.read_json(
+        os.path.join(eval_dir, "caption_metrics.json"))
+    self.assertEqual(list(history), [str(step)])
+    for name in caption_metrics.METRICS:
+      (event,) = acc.Scalars("caption_metrics/" + name)
+      self.assertEqual(event.step, step)
+      self.assertAlmostEqual(event.value, history[str(step)][name], places=5)
+
+    # The captions are the first 4 distinct val images' beam-search captions,
+    # and the summaries are their scores against the val references.
+    captions = caption_metrics.load_results(
+        os.path.join(eval_dir, "captions-%d.json" % step))
+    first_ids = []
+    for path in inputs.match_input_files(self.paths["val_pattern"]):
+      for serialized in tf.io.tf_record_iterator(path):
+        image_id = schema.parse_sequence_example_proto(serialized)["image_id"]
+        if image_id not in first_ids:
+          first_ids.append(image_id)
+    self.assertEqual(sorted(captions), sorted(first_ids[:4]))
+    references = caption_metrics.references_from_records(
+        self.paths["val_pattern"])
+    scores = caption_metrics.score(captions, references)
+    for name in caption_metrics.METRICS:
+      self.assertAlmostEqual(scores[name], history[str(step)][name], places=6)
+    results_file = os.path.join(self.root, "ci_results.json")
+    testing_utils.run_module("im2txt.caption_images", [
+        "--checkpoint_path=" + self.train_dir,
+        "--vocab_file=" + self.paths["vocab_file"],
+        "--input_file_pattern=" + self.paths["val_pattern"],
+        "--max_images=4", "--beam_size=2", "--output_file=" + results_file])
+    self.assertEqual(caption_metrics.load_results(results_file), captions)
 
   def testNoCheckpointAndNoFiles(self):
     empty = os.path.join(self.root, "empty_train")

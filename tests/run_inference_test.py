@@ -96,6 +96,26 @@ class RunInferenceTest(testing_utils.TinyDataTestCase):
     self.assertIn("/no/such/*.jpg: no file matches this pattern", result.stderr)
     self.assertIn("3 of 5 inputs failed", result.stderr)
 
+  def testBatchedBeamSearchPrintsTheSameCaptions(self):
+    bad_dir = os.path.join(self.root, "bad_batch")
+    os.makedirs(bad_dir, exist_ok=True)
+    not_image = os.path.join(bad_dir, "broken.jpg")
+    with open(not_image, "w") as f:
+      f.write("not an image")
+    images = sorted(glob.glob(os.path.join(self.paths["val_image_dir"],
+                                           "*.jpg")))[:7]
+    inputs = ",".join(images[:3] + [not_image] + images[3:])
+    one = self._run(self.train_dir, inputs)
+    for batch_size in ("2", "4", "32"):
+      batched = self._run(self.train_dir, inputs, None,
+                          "--batch_size=" + batch_size)
+      self.assertEqual(batched.returncode, 1)
+      # Same images, order, captions and probabilities (to 6 digits).
+      self.assertEqual(batched.stdout, one.stdout)
+      self.assertIn("%s: not a decodable JPEG image" % not_image,
+                    batched.stderr)
+    self.assertEqual(len(self._parse(one.stdout)), 7)
+
   def testMissingCheckpoint(self):
     result = self._run(os.path.join(self.root, "nope", "model.ckpt-5"),
                        self.images[0])

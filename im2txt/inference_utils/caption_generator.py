@@ -170,58 +170,115 @@ class CaptionGenerator(object):
     """
     # The image sets the LSTM state before the first word.
     initial_state = self.model.feed_image(sess, encoded_image)
+    search = _BeamSearch(self, initial_state[0])
+    while not search.done:
+      beams = search.next_inputs()
+      softmax, new_states, metadata = self.model.inference_step(
+          sess, np.array([c.sentence[-1] for c in beams]),
+          np.array([c.state for c in beams]))
+      search.update(beams, softmax, new_states, metadata)
+    return search.result()
 
-    initial_beam = Caption(
-        sentence=[self.vocab.start_id],
-        state=initial_state[0],
-        logprob=0.0,
-        score=0.0,
-        metadata=[""])
-    partial_captions = TopN(self.beam_size)
-    partial_captions.push(initial_beam)
-    complete_captions = TopN(self.beam_size)
+  def beam_search_batch(self, sess, encoded_images):
+    """Beam search on several images at once, with per-image semantics.
 
-    for _ in range(self.max_caption_length - 1):
-      partial_captions_list = partial_captions.extract()
-      partial_captions.reset()
-      input_feed = np.array([c.sentence[-1] for c in partial_captions_list])
-      state_feed = np.array([c.state for c in partial_captions_list])
+    Each step runs the model once on every live beam of every image
+    (images x beam_size rows); each image's beams are then extended, ranked
+    and ended exactly as beam_search does for that image alone. The model
+    needs feed_images(sess, encoded_images) returning one initial state per
+    image (InferenceWrapper has it); otherwise images are fed one by one.
 
-      softmax, new_states, metadata = self.model.inference_step(sess,
-                                                                input_feed,
-                                                                state_feed)
+    Args:
+      sess: TensorFlow Session object (passed through to the model).
+      encoded_images: A list of encoded image strings.
 
-      for i, partial_caption in enumerate(partial_captions_list):
-        word_probabilities = softmax[i]
-        state = new_states[i]
-        for w in self.top_words(word_probabilities):
-          p = word_probabilities[w]
-          if p < 1e-12:
-            continue  # log(p) would be -inf or meaningless.
-          w = int(w)
-          sentence = partial_caption.sentence + [w]
-          logprob = partial_caption.logprob + math.log(p)
-          score = logprob
-          if metadata:
-            metadata_list = partial_caption.metadata + [metadata[i]]
-          else:
-            metadata_list = None
-          if w == self.vocab.end_id:
-            if self.length_normalization_factor > 0:
-              score /= len(sentence)**self.length_normalization_factor
-            beam = Caption(sentence, state, logprob, score, metadata_list)
-            complete_captions.push(beam)
-          else:
-            beam = Caption(sentence, state, logprob, score, metadata_list)
-            partial_captions.push(beam)
-      if partial_captions.size() == 0:
-        # Every surviving extension ended the caption (e.g. beam_size 1).
+    Returns:
+      A list, per image, of lists of Caption sorted by descending score.
+    """
+    if not encoded_images:
+      return []
+    if hasattr(self.model, "feed_images"):
+      initial_states = self.model.feed_images(sess, list(encoded_images))
+    else:
+      initial_states = np.concatenate(
+          [self.model.feed_image(sess, e) for e in encoded_images])
+    searches = [_BeamSearch(self, state) for state in initial_states]
+    while True:
+      live = [s for s in searches if not s.done]
+      if not live:
         break
+      beams = [s.next_inputs() for s in live]
+      flat = [c for image_beams in beams for c in image_beams]
+      softmax, new_states, metadata = self.model.inference_step(
+          sess, np.array([c.sentence[-1] for c in flat]),
+          np.array([c.state for c in flat]))
+      start = 0
+      for search, image_beams in zip(live, beams):
+        end = start + len(image_beams)
+        search.update(image_beams, softmax[start:end], new_states[start:end],
+                      metadata[start:end] if metadata else None)
+        start = end
+    return [s.result() for s in searches]
 
-    # Fall back to partial captions only when nothing completed: mixing the
-    # two would rank unfinished captions, whose scores lack the end word's
-    # cost, above finished ones.
-    if not complete_captions.size():
-      complete_captions = partial_captions
 
-    return complete_captions.extract(sort=True)
+class _BeamSearch(object):
+  """The beam of one image: the per-step bookkeeping of beam search."""
+
+  def __init__(self, generator, initial_state):
+    self.generator = generator
+    self.vocab = generator.vocab
+    self.partial_captions = TopN(generator.beam_size)
+    self.partial_captions.push(Caption(sentence=[self.vocab.start_id],
+                                       state=initial_state, logprob=0.0,
+                                       score=0.0, metadata=[""]))
+    self.complete_captions = TopN(generator.beam_size)
+    self.steps_left = generator.max_caption_length - 1
+    self.done = self.steps_left <= 0
+
+  def next_inputs(self):
+    """Takes the partial captions to extend in this step."""
+    partial_captions_list = self.partial_captions.extract()
+    self.partial_captions.reset()
+    return partial_captions_list
+
+  def update(self, partial_captions_list, softmax, new_states, metadata):
+    """Extends each partial caption by its most probable next words."""
+    length_normalization_factor = self.generator.length_normalization_factor
+    for i, partial_caption in enumerate(partial_captions_list):
+      word_probabilities = softmax[i]
+      state = new_states[i]
+      for w in self.generator.top_words(word_probabilities):
+        p = word_probabilities[w]
+        if p < 1e-12:
+          continue  # log(p) would be -inf or meaningless.
+        w = int(w)
+        sentence = partial_caption.sentence + [w]
+        logprob = partial_caption.logprob + math.log(p)
+        score = logprob
+        if metadata:
+          metadata_list = partial_caption.metadata + [metadata[i]]
+        else:
+          metadata_list = None
+        if w == self.vocab.end_id:
+          if length_normalization_factor > 0:
+            score /= len(sentence)**length_normalization_factor
+          beam = Caption(sentence, state, logprob, score, metadata_list)
+          self.complete_captions.push(beam)
+        else:
+          beam = Caption(sentence, state, logprob, score, metadata_list)
+          self.partial_captions.push(beam)
+    self.steps_left -= 1
+    # Done after max_caption_length - 1 steps, or when every surviving
+    # extension ended the caption (e.g. beam_size 1).
+    self.done = self.steps_left <= 0 or self.partial_captions.size() == 0
+
+  def result(self):
+    """The captions sorted by descending score.
+
+    Falls back to partial captions only when nothing completed: mixing the
+    two would rank unfinished captions, whose scores lack the end word's
+    cost, above finished ones.
+    """
+    if not self.complete_captions.size():
+      return self.partial_captions.extract(sort=True)
+    return self.complete_captions.extract(sort=True)

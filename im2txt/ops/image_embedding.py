@@ -27,6 +27,9 @@ from tf_slim.nets.inception_v3 import inception_v3_base
 
 # Collection that holds the batch-norm moving statistics, as in the original.
 MOVING_VARS_COLLECTION = "moving_vars"
+
+# Size of the encoder output, the average-pooled last Inception block.
+OUTPUT_SIZE = 2048
 # Update ops of batch_norm_calibration_updates (kept out of UPDATE_OPS).
 CALIBRATION_UPDATES_COLLECTION = "inception_batch_norm_calibration"
 

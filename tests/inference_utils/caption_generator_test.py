@@ -138,6 +138,90 @@ class CaptionGeneratorTest(unittest.TestCase):
                                          max_caption_length=0)
 
 
+class ImageTablesModel(object):
+  """Each "image" (b"0", b"1", ...) has its own table; the state carries it."""
+
+  TABLES = [TABLE, NORM_TABLE, {0: {1: 0.9, 3: 0.1}, 3: {1: 1.0}},
+            {0: {2: 0.5, 3: 0.5}, 2: {2: 0.7, 1: 0.3}, 3: {3: 0.6, 1: 0.4}}]
+
+  def __init__(self, batched=True):
+    self.steps = 0
+    self.batch_sizes = []
+    if batched:
+      self.feed_images = self._feed_images
+
+  def feed_image(self, sess, encoded_image):
+    return np.array([[float(encoded_image.decode())]])
+
+  def _feed_images(self, sess, encoded_images):
+    return np.array([[float(e.decode())] for e in encoded_images])
+
+  def inference_step(self, sess, input_feed, state_feed):
+    self.steps += 1
+    self.batch_sizes.append(len(input_feed))
+    softmax = np.zeros([len(input_feed), 12])
+    for i, (prev, state) in enumerate(zip(input_feed, state_feed)):
+      for word, p in self.TABLES[int(state[0])].get(int(prev), {}).items():
+        softmax[i, word] = p
+    return softmax, np.array(state_feed), None
+
+
+class BatchedBeamSearchTest(unittest.TestCase):
+
+  IMAGES = [b"0", b"1", b"2", b"3", b"0", b"2"]
+
+  def _compare(self, batched_model=True, **kwargs):
+    single_model = ImageTablesModel()
+    single = caption_generator.CaptionGenerator(single_model, FakeVocab(),
+                                                **kwargs)
+    expected = [single.beam_search(None, e) for e in self.IMAGES]
+    batch_model = ImageTablesModel(batched=batched_model)
+    batched = caption_generator.CaptionGenerator(batch_model, FakeVocab(),
+                                                 **kwargs)
+    got = batched.beam_search_batch(None, self.IMAGES)
+    self.assertEqual(len(got), len(expected))
+    for want, have in zip(expected, got):
+      self.assertEqual([(c.sentence, c.logprob, c.score) for c in want],
+                       [(c.sentence, c.logprob, c.score) for c in have])
+    return single_model, batch_model, got
+
+  def testEqualsPerImageSearch(self):
+    for beam_size in (1, 2, 3, 4):
+      for max_caption_length in (1, 2, 3, 5, 20):
+        for factor in (0.0, 0.5, 1.0):
+          with self.subTest(beam_size=beam_size, max_len=max_caption_length,
+                            factor=factor):
+            self._compare(beam_size=beam_size,
+                          max_caption_length=max_caption_length,
+                          length_normalization_factor=factor)
+
+  def testOneModelCallPerStepForAllImages(self):
+    single_model, batch_model, got = self._compare(beam_size=3)
+    # Batched: as many model calls as the longest single search, each call
+    # carrying every live beam of every image.
+    steps = []
+    for image in self.IMAGES:
+      model = ImageTablesModel()
+      caption_generator.CaptionGenerator(model, FakeVocab(),
+                                         beam_size=3).beam_search(None, image)
+      steps.append(model.steps)
+    self.assertEqual(batch_model.steps, max(steps))
+    self.assertEqual(single_model.steps, sum(steps))
+    self.assertLess(batch_model.steps, single_model.steps)
+    self.assertEqual(batch_model.batch_sizes[0], len(self.IMAGES))
+    self.assertEqual(sum(batch_model.batch_sizes),
+                     sum(single_model.batch_sizes))
+    # The images' own results: table 2 ends at once with [0 1].
+    self.assertEqual(got[2][0].sentence, [0, 1])
+    self.assertEqual(got[0][0].sentence, [0, 2, 6, 1])
+
+  def testModelWithoutBatchFeedAndEmptyInput(self):
+    self._compare(batched_model=False, beam_size=2)
+    generator = caption_generator.CaptionGenerator(ImageTablesModel(),
+                                                   FakeVocab())
+    self.assertEqual(generator.beam_search_batch(None, []), [])
+
+
 class TopNTest(unittest.TestCase):
 
   def testKeepsLargest(self):

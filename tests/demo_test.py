@@ -1,0 +1,75 @@
+"""The quick-start main job, shortened: it runs end to end and learns."""
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import pytest
+from tensorboard.backend.event_processing import event_accumulator
+
+from tests import testing_utils
+
+pytestmark = pytest.mark.slow
+
+# Fewer images and steps than `make demo` (see scripts/run_demo.sh).
+SHORT_RUN = {
+    "DEMO_TRAIN_IMAGES": "600",
+    "DEMO_VAL_IMAGES": "200",
+    "DEMO_IMAGE_STEPS": "20",
+    "DEMO_FEATURE_STEPS": "2500",
+    "DEMO_PHASE2_STEPS": "3",
+}
+
+
+class DemoTest(unittest.TestCase):
+
+  def testShortDemoBeatsTheImageBlindBaselineClearly(self):
+    demo_dir = tempfile.mkdtemp()
+    self.addCleanup(shutil.rmtree, demo_dir)
+    env = dict(os.environ, DEMO_DIR=demo_dir, **SHORT_RUN)
+    env["PYTHONPATH"] = testing_utils.REPO_ROOT
+    result = subprocess.run(
+        ["bash", os.path.join(testing_utils.REPO_ROOT, "scripts",
+                              "run_demo.sh")],
+        env=env, capture_output=True, text=True, timeout=1200)
+    self.assertEqual(result.returncode, 0,
+                     result.stdout[-3000:] + result.stderr[-3000:])
+    for stage in range(1, 10):
+      self.assertIn("=== [", result.stdout)
+      self.assertIn(" %d/9 " % stage, result.stdout)
+
+    models = testing_utils.read_json(
+        os.path.join(demo_dir, "results", "test_metrics.json"))["models"]
+    model, baseline = models[0]["scores"], models[1]["scores"]
+    self.assertTrue(models[1]["results_file"].endswith("baseline_captions.json"))
+    # Clearly better than the most frequent training caption everywhere.
+    print("short demo test metrics:", models)
+    self.assertGreater(model["Bleu_4"], baseline["Bleu_4"] + 0.2)
+    self.assertGreater(model["CIDEr"], 3 * baseline["CIDEr"])
+    self.assertGreater(model["CIDEr"], 1.0)
+    self.assertIn("BLEU-4  model %.3f   image-blind baseline %.3f"
+                  % (model["Bleu_4"], baseline["Bleu_4"]), result.stdout)
+
+    # The captions are about the images: not one caption for all.
+    captions = testing_utils.read_json(
+        os.path.join(demo_dir, "results", "test_captions.json"))
+    self.assertGreater(len(set(c["caption"] for c in captions)),
+                       len(captions) // 2)
+    # Gallery, TensorBoard metrics, run_inference's output.
+    self.assertTrue(os.path.exists(os.path.join(
+        demo_dir, "results", "gallery", "contact_sheet.png")))
+    acc = event_accumulator.EventAccumulator(
+        os.path.join(demo_dir, "model", "eval"))
+    acc.Reload()
+    self.assertIn("caption_metrics/CIDEr", acc.Tags()["scalars"])
+    self.assertIn("Perplexity", acc.Tags()["scalars"])
+    self.assertEqual(result.stdout.count("Captions for image "), 3)
+    self.assertTrue(glob.glob(os.path.join(demo_dir, "data", "features",
+                                           "features-train-*.json")))
+
+
+if __name__ == "__main__":
+  unittest.main()
