@@ -142,7 +142,7 @@ class TrainTest(testing_utils.TinyDataTestCase):
   def testRequiredFlags(self):
     result = testing_utils.run_module("im2txt.train", [], check=False)
     self.assertNotEqual(result.returncode, 0)
-    self.assertIn("--input_file_pattern is required", result.stderr)
+    self.assertIn("Give exactly one of --input_file_pattern and --features_file_pattern", result.stderr)
 
   def testVocabularyLargerThanModel(self):
     small = testing_utils.write_config(

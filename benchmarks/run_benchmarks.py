@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+# Copyright 2026 The im2txt Authors. Licensed under the Apache License 2.0.
+"""Speed of the fast paths against the faithful ones, on demo data, one run.
+
+  .venv/bin/python benchmarks/run_benchmarks.py [--image_size=150]
+      [--steps=40] [--memory_steps=500] [--caption_images=64]
+
+Makes demo data (drawn scenes, the builder's records) in a temporary
+folder, then measures, each baseline in the same process and run:
+
+  phase-1 training   examples/s from cached features vs from images
+                     (the same graph builder, batch 32, encoder frozen)
+  input pipeline     a phase-1 step fed by the queue pipeline vs the same
+                     step fed one fixed batch from memory (feed_dict)
+  captioning         images/s of batched beam search (32 images) vs one
+                     image at a time, and how many top captions agree
+  builder            images/s at 2 threads vs 1 (builder_throughput.py)
+  memory             peak resident memory of phase-1 image training, and its
+                     growth between step 50 and --memory_steps
+
+Step times are medians over --steps timed steps after 10 warm-up steps. The
+model is untrained (random weights, encoder frozen): speed does not depend
+on what it has learned; captions are only compared with each other.
+"""
+
+import argparse
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from im2txt import tf_compat  # noqa: E402,F401
+import tensorflow.compat.v1 as tf  # noqa: E402
+
+from im2txt import cache_features  # noqa: E402
+from im2txt import configuration  # noqa: E402
+from im2txt import run_inference  # noqa: E402
+from im2txt import train  # noqa: E402
+from im2txt.data import build_mscoco_data  # noqa: E402
+from im2txt.data import demo_data  # noqa: E402
+from im2txt.inference_utils import caption_generator  # noqa: E402
+from im2txt import caption_images  # noqa: E402
+
+import builder_throughput  # noqa: E402  (same folder)
+
+WARMUP = 10
+
+
+def _rss_mb():
+  with open("/proc/self/status") as f:
+    for line in f:
+      if line.startswith("VmRSS:"):
+        return int(line.split()[1]) / 1024.0
+  return float("nan")
+
+
+def _peak_rss_mb():
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _median_step(sess, fetch, steps, feed_dict=None):
+  for _ in range(WARMUP):
+    sess.run(fetch, feed_dict)
+  times = []
+  for _ in range(steps):
+    start = time.perf_counter()
+    sess.run(fetch, feed_dict)
+    times.append(time.perf_counter() - start)
+  return statistics.median(times)
+
+
+def _config(args):
+  config = configuration.ModelConfig.from_json_file(os.path.join(
+      os.path.dirname(os.path.abspath(__file__)), os.pardir, "data", "demo",
+      "model_config.json"))
+  config.image_height = config.image_width = args.image_size
+  config.resize_height = config.resize_width = int(round(
+      args.image_size * 346 / 299))
+  return config
+
+
+def make_data(root, num_train_images):
+  paths = demo_data.generate(os.path.join(root, "raw"), num_train_images, 100)
+  out = os.path.join(root, "data")
+  devnull = open(os.devnull, "w")
+  stdout, sys.stdout = sys.stdout, devnull
+  try:
+    build_mscoco_data.build(
+        output_dir=out, word_counts_output_file=os.path.join(
+            out, "word_counts.txt"), train_shards=4, val_shards=1,
+        test_shards=1, num_threads=2, **paths)
+  finally:
+    sys.stdout = stdout
+    devnull.close()
+  return out
+
+
+def bench_training(config, data_dir, root, steps, memory_steps):
+  """Returns a dict of phase-1 figures."""
+  training_config = configuration.TrainingConfig()
+  config.input_file_pattern = os.path.join(data_dir, "train-?????-of-00004")
+  out = {}
+  g, model, train_op, saver, _ = train.build_training_graph(
+      config, training_config, train_inception=False)
+  with g.as_default():
+    init = tf.global_variables_initializer()
+  sess = tf.Session(graph=g)
+  sess.run(init)
+  coord = tf.train.Coordinator()
+  threads = tf.train.start_queue_runners(sess, coord)
+  checkpoint = saver.save(sess, os.path.join(root, "encoder", "model.ckpt"),
+                          global_step=0)
+  out["images_step"] = _median_step(sess, train_op, steps)
+  # The same step fed one batch from memory: no decoding, no queues.
+  batch = sess.run([model.images, model.input_seqs, model.target_seqs,
+                    model.input_mask])
+  feed = dict(zip([model.images, model.input_seqs, model.target_seqs,
+                   model.input_mask], batch))
+  out["memory_step"] = _median_step(sess, train_op, steps, feed)
+  # Memory over a long run of the image path.
+  rss = {}
+  for step in range(1, memory_steps + 1):
+    sess.run(train_op)
+    if step in (50, memory_steps):
+      rss[step] = _rss_mb()
+  out["rss_50"], out["rss_end"] = rss[50], rss[memory_steps]
+  out["peak_rss"] = _peak_rss_mb()
+  coord.request_stop()
+  sess.close()
+  coord.join(threads, stop_grace_period_secs=10)
+
+  # Cached features of the same encoder, and training from them.
+  start = time.perf_counter()
+  summary = cache_features.cache_features(
+      config.input_file_pattern, os.path.join(root, "features"), config,
+      checkpoint)
+  out["cache_seconds"] = time.perf_counter() - start
+  out["cache_images"] = summary["images"]
+  g, model, train_op, _, _ = train.build_training_graph(
+      config, training_config, train_inception=False,
+      features_file_pattern=os.path.join(root, "features",
+                                         "features-train-?????-of-00004"))
+  with g.as_default():
+    init = tf.global_variables_initializer()
+  with tf.Session(graph=g) as sess:
+    sess.run(init)
+    out["features_step"] = _median_step(sess, train_op, steps * 5)
+  return out, checkpoint
+
+
+def bench_captioning(config, data_dir, checkpoint, num_images):
+  configuration.save_configs(os.path.dirname(checkpoint), config)
+  g, model, restore_fn, vocab, _ = run_inference.load_model(
+      checkpoint, os.path.join(data_dir, "word_counts.txt"))
+  images = [e for _, e, _ in caption_images.images_from_records(
+      os.path.join(data_dir, "train-?????-of-00004"))][:num_images]
+  generator = caption_generator.CaptionGenerator(model, vocab)
+  with tf.Session(graph=g) as sess:
+    restore_fn(sess)
+    generator.beam_search_batch(sess, images[:4])  # Warm-up.
+    generator.beam_search(sess, images[0])
+    start = time.perf_counter()
+    single = [generator.beam_search(sess, e) for e in images]
+    single_s = time.perf_counter() - start
+    start = time.perf_counter()
+    batched = []
+    for i in range(0, len(images), 32):
+      batched.extend(generator.beam_search_batch(sess, images[i:i + 32]))
+    batched_s = time.perf_counter() - start
+  same = sum(a[0].sentence == b[0].sentence for a, b in zip(single, batched))
+  return {"single": len(images) / single_s, "batched": len(images) / batched_s,
+          "same_top": same, "images": len(images)}
+
+
+def bench_builder(root, num_images):
+  rng = builder_throughput.np.random.default_rng(0)
+  paths = demo_data.generate(os.path.join(root, "builder_raw"), num_images,
+                             num_images // 5, image_size=(640, 480))
+  for key in ("train_image_dir", "val_image_dir"):
+    builder_throughput._add_noise(paths[key], rng)  # pylint: disable=protected-access
+  times = {}
+  for threads in (1, 2, 1, 2):
+    elapsed, _ = builder_throughput._time_build(  # pylint: disable=protected-access
+        paths, root, threads, build_mscoco_data.ImageCache())
+    times.setdefault(threads, []).append(elapsed)
+  total = num_images + num_images // 5
+  return {t: total / min(v) for t, v in times.items()}
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("--image_size", type=int, default=150)
+  parser.add_argument("--steps", type=int, default=40)
+  parser.add_argument("--memory_steps", type=int, default=500)
+  parser.add_argument("--caption_images", type=int, default=64)
+  parser.add_argument("--builder_images", type=int, default=300)
+  parser.add_argument("--num_train_images", type=int, default=300)
+  args = parser.parse_args()
+  tf.logging.set_verbosity(tf.logging.ERROR)
+
+  root = tempfile.mkdtemp(prefix="im2txt_bench_")
+  config = _config(args)
+  print("Machine: %s, %d CPUs, Python %s, TensorFlow %s, GPU: %s" % (
+      platform.processor() or platform.machine(), os.cpu_count(),
+      platform.python_version(), tf.__version__,
+      bool(tf.config.list_physical_devices("GPU"))))
+  print("Model: demo config at %dx%d, batch %d" % (
+      args.image_size, args.image_size, config.batch_size))
+  data_dir = make_data(root, args.num_train_images)
+  t, checkpoint = bench_training(config, data_dir, root, args.steps,
+                                 args.memory_steps)
+  c = bench_captioning(config, data_dir, checkpoint, args.caption_images)
+  b = bench_builder(root, args.builder_images)
+
+  batch = config.batch_size
+  rows = [
+      ("Phase-1 examples/s: cached features vs images",
+       "%.0f vs %.0f" % (batch / t["features_step"], batch / t["images_step"]),
+       "%.1fx" % (t["images_step"] / t["features_step"]), ">= 10x"),
+      ("Phase-1 step: queue pipeline vs fed from memory (s)",
+       "%.3f vs %.3f" % (t["images_step"], t["memory_step"]),
+       "%+.1f%% overhead" % (100 * (t["images_step"] / t["memory_step"] - 1)),
+       "<= 10%"),
+      ("Captioning images/s: batched (32) vs one at a time",
+       "%.1f vs %.1f" % (c["batched"], c["single"]),
+       "%.1fx, top caption same %d/%d" % (c["batched"] / c["single"],
+                                          c["same_top"], c["images"]),
+       ">= 5x, identical"),
+      ("Builder images/s: 2 threads vs 1",
+       "%.0f vs %.0f" % (b[2], b[1]), "%.2fx" % (b[2] / b[1]), ">= 1.8x"),
+      ("Phase-1 image training memory (MB): peak; RSS step 50 -> %d"
+       % args.memory_steps,
+       "%.0f; %.0f -> %.0f" % (t["peak_rss"], t["rss_50"], t["rss_end"]),
+       "%+.0f MB" % (t["rss_end"] - t["rss_50"]), "no growth"),
+      ("Feature cache: time to encode the train split",
+       "%.1f s for %d images" % (t["cache_seconds"], t["cache_images"]),
+       "%.1f images/s" % (t["cache_images"] / t["cache_seconds"]), "-"),
+  ]
+  print()
+  print("| figure | measured | ratio | goal |")
+  print("|---|---|---|---|")
+  for row in rows:
+    print("| %s |" % " | ".join(row))
+
+
+if __name__ == "__main__":
+  main()
