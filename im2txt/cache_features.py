@@ -310,6 +310,15 @@ def main(unused_argv):
           FLAGS.checkpoint_path)
       model_config = configuration.model_config_for_checkpoint(
           FLAGS.checkpoint_path, FLAGS.model_config_file)
+      folder = (FLAGS.checkpoint_path if os.path.isdir(FLAGS.checkpoint_path)
+                else os.path.dirname(FLAGS.checkpoint_path))
+      if (not FLAGS.model_config_file and configuration.load_model_config(
+          folder or ".") is None):
+        tf.logging.warning(
+            "No %s beside %s and no --model_config_file: using the default "
+            "ModelConfig (%dx%d images). train refuses features of another "
+            "image size than its model's.", configuration.MODEL_CONFIG_FILENAME,
+            checkpoint, model_config.image_height, model_config.image_width)
     else:
       checkpoint = FLAGS.inception_checkpoint_file
       model_config = configuration.ModelConfig()

@@ -81,9 +81,12 @@ def main(unused_argv):
                      "num_images": len(results), "scores": scores})
   except (caption_metrics.MetricsError, ValueError) as e:
     sys.exit("score_captions: error: %s" % e)
+  names = [os.path.basename(m["results_file"]) for m in models]
+  if len(set(names)) < len(names):  # Same file names in other folders.
+    names = [m["results_file"] for m in models]
   print(caption_metrics.format_table(collections.OrderedDict(
-      ("%s (%d images)" % (os.path.basename(m["results_file"]),
-                           m["num_images"]), m["scores"]) for m in models)))
+      ("%s (%d images)" % (name, m["num_images"]), m["scores"])
+      for name, m in zip(names, models))))
   if FLAGS.output_file:
     file_io.write_atomically(FLAGS.output_file, json.dumps(
         {"models": models}, indent=2, sort_keys=True).encode("utf-8"))

@@ -34,7 +34,7 @@ mkdir -p "${DEMO_DIR}"
 # Shows the lines of a TensorFlow log that matter here; all of it is kept
 # in ${LOG}.
 show() {
-  tee -a "${LOG}" | grep -E "^(INFO:tensorflow:)?($1)|[Ee]rror" \
+  tee -a "${LOG}" | grep -E "^(INFO:tensorflow:)?($1)|Error|error:|ERROR" \
     | sed -e 's/^INFO:tensorflow://' || true
 }
 
@@ -42,7 +42,7 @@ stage "1/9 Drawing the demo data set (MSCOCO layout) in ${RAW}"
 if [ ! -f "${RAW}/annotations/captions_val2014.json" ]; then
   im2txt_cmd make-demo-data --output_dir="${RAW}" \
     --num_train_images="${TRAIN_IMAGES}" --num_val_images="${VAL_IMAGES}" \
-    2>> "${LOG}"
+    >> "${LOG}" 2>&1
 fi
 
 stage "2/9 Building TFRecords and the vocabulary in ${DATA}"

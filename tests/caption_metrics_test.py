@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import tempfile
 import unittest
 
@@ -148,6 +149,16 @@ class CaptionMetricsTest(unittest.TestCase):
                     models[0]["scores"]["CIDEr"])
     self.assertEqual(models[1]["scores"], caption_metrics.score(
         caption_metrics.load_results(baseline), refs, ["Bleu_4", "CIDEr"]))
+    # Files of the same name in different folders keep their own rows.
+    os.makedirs(os.path.join(d, "other"))
+    same_name = os.path.join(d, "other", "results.json")
+    shutil.copy(baseline, same_name)
+    result = testing_utils.run_module("im2txt.score_captions", [
+        "--results_file=%s,%s" % (results, same_name),
+        "--reference_file_pattern=" + paths["test_pattern"],
+        "--metrics=Bleu_4"])
+    self.assertIn("| %s (%d images) |" % (results, len(refs)), result.stdout)
+    self.assertIn("| %s (%d images) |" % (same_name, len(refs)), result.stdout)
     result = testing_utils.run_module("im2txt.score_captions", [
         "--results_file=" + results, "--captions_file=" + results,
         "--reference_file_pattern=x"], check=False)
