@@ -126,23 +126,10 @@ def image_files(input_files):
   return items, unmatched
 
 
-def _chunks(items, size):
-  chunk = []
-  for item in items:
-    chunk.append(item)
-    if len(chunk) == size:
-      yield chunk
-      chunk = []
-  if chunk:
-    yield chunk
-
-
 def caption_all(sess, generator, vocab, images, log_every=50, batch_size=32):
   """Captions (image_id, encoded, name) items, batch_size images at a time.
 
-  Batches go through generator.beam_search_batch (the per-image semantics
-  of beam_search); a batch with an undecodable image is redone one image at
-  a time, so that only that image fails.
+  Batching and bad-image handling are run_inference.beam_search_in_batches'.
 
   Returns:
     (results, top_k, failures): results a list of {"image_id", "caption"},
@@ -152,26 +139,15 @@ def caption_all(sess, generator, vocab, images, log_every=50, batch_size=32):
   results, top_k, failures = [], [], []
   start = time.time()
   next_log = log_every
-  for chunk in _chunks(images, max(1, batch_size)):
-    try:
-      all_captions = generator.beam_search_batch(
-          sess, [encoded for _, encoded, _ in chunk])
-    except tf.errors.InvalidArgumentError:
-      all_captions = []
-      for image_id, encoded, name in chunk:
-        try:
-          all_captions.append(generator.beam_search(sess, encoded))
-        except tf.errors.InvalidArgumentError:
-          failures.append((name, "image %d is not a decodable JPEG"
-                           % image_id))
-          all_captions.append(None)
-    for (image_id, _, _), captions in zip(chunk, all_captions):
-      if captions is None:
-        continue
-      beams = [{"caption": " ".join(run_inference.caption_words(c, vocab)),
-                "p": math.exp(c.logprob)} for c in captions]
-      results.append({"image_id": image_id, "caption": beams[0]["caption"]})
-      top_k.append({"image_id": image_id, "captions": beams})
+  for (image_id, _, name), captions in run_inference.beam_search_in_batches(
+      sess, generator, images, batch_size, lambda item: item[1]):
+    if captions is None:
+      failures.append((name, "image %d is not a decodable JPEG" % image_id))
+      continue
+    beams = [{"caption": " ".join(run_inference.caption_words(c, vocab)),
+              "p": math.exp(c.logprob)} for c in captions]
+    results.append({"image_id": image_id, "caption": beams[0]["caption"]})
+    top_k.append({"image_id": image_id, "captions": beams})
     if len(results) >= next_log:
       next_log += log_every
       tf.logging.info("Captioned %d images (%.1f images/s)", len(results),
@@ -208,15 +184,10 @@ def main(unused_argv):
       items, unmatched = image_files(FLAGS.input_files)
       failures.extend((p, "no file matches this pattern") for p in unmatched)
 
-      def read_files():
-        for image_id, filename in items:
-          try:
-            with tf.gfile.GFile(filename, "rb") as f:
-              yield image_id, f.read(), filename
-          except (tf.errors.OpError, IOError) as e:
-            failures.append((filename, "cannot read file (%s)"
-                             % getattr(e, "message", e)))
-      images = read_files()
+      image_ids = {filename: image_id for image_id, filename in items}
+      images = ((image_ids[filename], data, filename)
+                for filename, data in run_inference.read_image_files(
+                    [filename for _, filename in items], failures))
   except (run_inference.InferenceSetupError,
           inference_wrapper_base.CheckpointNotFoundError,
           vocabulary.VocabularyFileError, ValueError) as e:

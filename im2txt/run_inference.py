@@ -109,6 +109,63 @@ def expand_input_files(input_files):
   return filenames, unmatched
 
 
+def read_image_files(filenames, failures):
+  """Yields (filename, bytes); appends (filename, problem) for unreadable ones."""
+  for filename in filenames:
+    try:
+      with tf.gfile.GFile(filename, "rb") as f:
+        data = f.read()
+    except (tf.errors.OpError, IOError) as e:
+      failures.append((filename, "cannot read file (%s)"
+                       % getattr(e, "message", e)))
+      continue
+    yield filename, data
+
+
+def _chunks(items, size):
+  chunk = []
+  for item in items:
+    chunk.append(item)
+    if len(chunk) == size:
+      yield chunk
+      chunk = []
+  if chunk:
+    yield chunk
+
+
+def beam_search_in_batches(sess, generator, items, batch_size, encoded_of):
+  """Captions items batch_size at a time; yields (item, captions) in order.
+
+  A batch goes through generator.beam_search_batch (one image alone through
+  beam_search, the original path); a batch holding an undecodable image is
+  redone one image at a time, so that only that image fails: its captions
+  are None.
+
+  Args:
+    sess: The session of the inference graph.
+    generator: A CaptionGenerator.
+    items: Iterable of anything; encoded_of(item) gives the image bytes.
+    batch_size: Images per batch (at least 1).
+    encoded_of: Function item -> encoded image.
+  """
+  for chunk in _chunks(items, max(1, batch_size)):
+    try:
+      if len(chunk) == 1:
+        all_captions = [generator.beam_search(sess, encoded_of(chunk[0]))]
+      else:
+        all_captions = generator.beam_search_batch(
+            sess, [encoded_of(item) for item in chunk])
+    except tf.errors.InvalidArgumentError:
+      all_captions = []
+      for item in chunk:
+        try:
+          all_captions.append(generator.beam_search(sess, encoded_of(item)))
+        except tf.errors.InvalidArgumentError:
+          all_captions.append(None)
+    for item, captions in zip(chunk, all_captions):
+      yield item, captions
+
+
 def caption_words(caption, vocab):
   """The words of a caption, without the start word and any end word."""
   ids = caption.sentence[1:]
@@ -180,40 +237,16 @@ def main(unused_argv):
   tf.logging.info("Running caption generation on %d files matching %s",
                   len(filenames), FLAGS.input_files)
 
-  def caption(sess, batch):
-    """Prints the captions of [(filename, image bytes)] in order."""
-    try:
-      if len(batch) == 1:
-        all_captions = [generator.beam_search(sess, batch[0][1])]
-      else:
-        all_captions = generator.beam_search_batch(
-            sess, [image for _, image in batch])
-    except tf.errors.InvalidArgumentError:
-      if len(batch) > 1:  # Find the undecodable image(s).
-        for item in batch:
-          caption(sess, [item])
-        return
-      failures.append((batch[0][0], "not a decodable JPEG image"))
-      return
-    for (filename, _), captions in zip(batch, all_captions):
-      print("\n".join(format_captions(os.path.basename(filename), captions,
-                                      vocab)), flush=True)
-
   with tf.Session(graph=g) as sess:
     restore_fn(sess)
-    batch = []
-    for filename in filenames:
-      try:
-        with tf.gfile.GFile(filename, "rb") as f:
-          batch.append((filename, f.read()))
-      except (tf.errors.OpError, IOError) as e:
-        failures.append((filename, "cannot read file (%s)" %
-                         getattr(e, "message", e)))
-      if len(batch) >= max(1, FLAGS.batch_size):
-        caption(sess, batch)
-        batch = []
-    if batch:
-      caption(sess, batch)
+    images = read_image_files(filenames, failures)
+    for (filename, _), captions in beam_search_in_batches(
+        sess, generator, images, FLAGS.batch_size, lambda item: item[1]):
+      if captions is None:
+        failures.append((filename, "not a decodable JPEG image"))
+        continue
+      print("\n".join(format_captions(os.path.basename(filename), captions,
+                                      vocab)), flush=True)
 
   for name, problem in failures:
     print("run_inference: error: %s: %s" % (name, problem), file=sys.stderr)
