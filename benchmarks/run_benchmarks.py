@@ -17,6 +17,11 @@ folder, then measures, each baseline in the same process and run:
   builder            images/s at 2 threads vs 1 (builder_throughput.py)
   memory             peak resident memory of phase-1 image training, and its
                      growth between step 50 and --memory_steps
+  bfloat16 encoder   images/s of the frozen encoder's forward pass in
+                     bfloat16 vs float32 (batch 32, at --image_size and at
+                     the MSCOCO 299 x 299), and, with a trained demo model
+                     (--captions_model_dir, from `make demo`), how many top
+                     captions of its val and test images stay the same
 
 Step times are medians over --steps timed steps after 10 warm-up steps. The
 model is untrained (random weights, encoder frozen): speed does not depend
@@ -31,6 +36,8 @@ import statistics
 import sys
 import tempfile
 import time
+
+import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 os.pardir))
@@ -47,6 +54,9 @@ from im2txt.data import build_mscoco_data  # noqa: E402
 from im2txt.data import demo_data  # noqa: E402
 from im2txt.inference_utils import caption_generator  # noqa: E402
 from im2txt import caption_images  # noqa: E402
+from im2txt import caption_metrics  # noqa: E402
+from im2txt.ops import image_embedding  # noqa: E402
+from im2txt.ops import image_processing  # noqa: E402
 
 import builder_throughput  # noqa: E402  (same folder)
 
@@ -194,6 +204,116 @@ def bench_builder(root, num_images):
   return {t: total / min(v) for t, v in times.items()}
 
 
+def bench_encoder_dtypes(data_dir, image_size, repeats=10):
+  """Median seconds per batch of 32 of the encoder in float32 and bfloat16.
+
+  Both towers share one set of variables whose batch-norm statistics are
+  measured on demo images first (as train does for a random encoder), and
+  run on the same preprocessed demo batch, alternating.
+  """
+  encoded = [e for _, e, _ in caption_images.images_from_records(
+      os.path.join(data_dir, "train-?????-of-00004"))][:32]
+  g = tf.Graph()
+  with g.as_default():
+    images = tf.stack([image_processing.process_image(
+        e, is_training=False, height=image_size, width=image_size,
+        resize_height=image_size + image_size // 6,
+        resize_width=image_size + image_size // 6, thread_id=1)
+                       for e in encoded])
+    batch = tf.Variable(tf.zeros([32, image_size, image_size, 3]),
+                        trainable=False, collections=[])
+    outputs = {}
+    for dtype in image_embedding.COMPUTE_DTYPES:
+      with tf.variable_scope(tf.get_variable_scope(),
+                             reuse=tf.AUTO_REUSE):
+        outputs[dtype] = image_embedding.inception_v3(
+            batch, trainable=False, is_training=False, add_summaries=False,
+            compute_dtype=dtype)
+    calibrate = image_embedding.batch_norm_calibration_updates(batch)
+    init = tf.global_variables_initializer()
+  with tf.Session(graph=g) as sess:
+    sess.run(init)
+    sess.run(batch.initializer)
+    sess.run(batch.assign(images))
+    for _ in range(5):
+      sess.run(calibrate)
+    times = {dtype: [] for dtype in outputs}
+    for i in range(repeats + 2):
+      for dtype, output in outputs.items():
+        start = time.perf_counter()
+        sess.run(output.op)
+        if i >= 2:  # Two warm-up runs each.
+          times[dtype].append(time.perf_counter() - start)
+  return {dtype: statistics.median(t) for dtype, t in times.items()}
+
+
+def bench_encoder_sensitivity(model_dir, data_dir, num_images=32):
+  """Mean relative change of a trained model's encoder features under
+  bfloat16, and under float32 with N(0, 1e-3) noise added to the input
+  pixels (in [-1, 1]; one JPEG level is 2/255), on val images."""
+  checkpoint = tf.train.latest_checkpoint(model_dir)
+  config = configuration.model_config_for_checkpoint(model_dir)
+  encoded = [e for _, e, _ in caption_images.images_from_records(
+      os.path.join(data_dir, "val-?????-of-?????"))][:num_images]
+  g = tf.Graph()
+  with g.as_default():
+    images = tf.placeholder(tf.float32, [None, config.image_height,
+                                         config.image_width, 3])
+    preprocessed = tf.stack([image_processing.process_image(
+        e, is_training=False, height=config.image_height,
+        width=config.image_width, resize_height=config.resize_height,
+        resize_width=config.resize_width, thread_id=1) for e in encoded])
+    outputs = {}
+    for dtype in image_embedding.COMPUTE_DTYPES:
+      with tf.variable_scope(tf.get_variable_scope(), reuse=tf.AUTO_REUSE):
+        outputs[dtype] = image_embedding.inception_v3(
+            images, trainable=False, is_training=False, add_summaries=False,
+            compute_dtype=dtype)
+    saver = tf.train.Saver(tf.get_collection(tf.GraphKeys.GLOBAL_VARIABLES,
+                                             scope="InceptionV3"))
+  with tf.Session(graph=g) as sess:
+    saver.restore(sess, checkpoint)
+    pixels = sess.run(preprocessed)
+    reference = sess.run(outputs["float32"], {images: pixels})
+    noise = np.random.RandomState(0).normal(0, 1e-3, pixels.shape)
+    noisy = sess.run(outputs["float32"], {images: pixels + noise})
+    bf16 = sess.run(outputs["bfloat16"], {images: pixels})
+
+  def change(features):
+    return float(np.mean(np.linalg.norm(features - reference, axis=1) /
+                         np.linalg.norm(reference, axis=1)))
+  return {"bfloat16": change(bf16), "noise": change(noisy)}
+
+
+def bench_bfloat16_captions(captions_model_dir, captions_data_dir):
+  """Top captions of the demo model's val + test images in both dtypes."""
+  pattern = ",".join(os.path.join(captions_data_dir, split + "-?????-of-?????")
+                     for split in ("val", "test"))
+  items = list(caption_images.images_from_records(pattern))
+  references = caption_metrics.references_from_records(pattern)
+  out = {"images": len(items)}
+  for dtype in image_embedding.COMPUTE_DTYPES:
+    g, model, restore_fn, vocab, _ = run_inference.load_model(
+        captions_model_dir, os.path.join(captions_data_dir, "word_counts.txt"),
+        encoder_dtype=dtype)
+    generator = caption_generator.CaptionGenerator(model, vocab)
+    captions = []
+    with tf.Session(graph=g) as sess:
+      restore_fn(sess)
+      for i in range(0, len(items), 32):
+        for beams in generator.beam_search_batch(
+            sess, [e for _, e, _ in items[i:i + 32]]):
+          captions.append(" ".join(run_inference.caption_words(beams[0],
+                                                               vocab)))
+    results = {image_id: c for (image_id, _, _), c in zip(items, captions)}
+    out[dtype] = captions
+    out[dtype + "_scores"] = caption_metrics.score(
+        results, references, metrics=("Bleu_4", "CIDEr"))
+  out["same_top"] = sum(a == b for a, b in zip(out["float32"],
+                                               out["bfloat16"]))
+  return out
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--image_size", type=int, default=150)
@@ -202,6 +322,14 @@ def main():
   parser.add_argument("--caption_images", type=int, default=64)
   parser.add_argument("--builder_images", type=int, default=300)
   parser.add_argument("--num_train_images", type=int, default=300)
+  parser.add_argument("--captions_model_dir",
+                      default="demo_output/model/train",
+                      help="A trained model (default: the one `make demo` "
+                      "leaves) for the bfloat16 caption comparison; skipped "
+                      "if it holds no checkpoint.")
+  parser.add_argument("--captions_data_dir", default="demo_output/data",
+                      help="Folder of its val-* and test-* records and "
+                      "word_counts.txt.")
   args = parser.parse_args()
   tf.logging.set_verbosity(tf.logging.ERROR)
 
@@ -218,6 +346,14 @@ def main():
                                  args.memory_steps)
   c = bench_captioning(config, data_dir, checkpoint, args.caption_images)
   b = bench_builder(root, args.builder_images)
+  e = {size: bench_encoder_dtypes(data_dir, size)
+       for size in (args.image_size, 299)}
+  bf = None
+  if tf.train.latest_checkpoint(args.captions_model_dir):
+    bf = bench_bfloat16_captions(args.captions_model_dir,
+                                 args.captions_data_dir)
+    bf["change"] = bench_encoder_sensitivity(args.captions_model_dir,
+                                             args.captions_data_dir)
 
   batch = config.batch_size
   rows = [
@@ -243,6 +379,30 @@ def main():
        "%.1f s for %d images" % (t["cache_seconds"], t["cache_images"]),
        "%.1f images/s" % (t["cache_images"] / t["cache_seconds"]), "-"),
   ]
+  for size, times in e.items():
+    rows.append((
+        "Encoder forward images/s at %dx%d: bfloat16 vs float32"
+        % (size, size),
+        "%.1f vs %.1f" % (32 / times["bfloat16"], 32 / times["float32"]),
+        "%.2fx" % (times["float32"] / times["bfloat16"]), ">= 1.6x"))
+  if bf is None:
+    rows.append(("bfloat16 top captions of the demo model", "skipped: no "
+                 "checkpoint in %s (run make demo)" % args.captions_model_dir,
+                 "-", ">= 95% same"))
+  else:
+    rows.append((
+        "bfloat16 vs float32 top captions, demo model, val + test images",
+        "BLEU-4 %.3f vs %.3f, CIDEr %.3f vs %.3f" % (
+            bf["bfloat16_scores"]["Bleu_4"], bf["float32_scores"]["Bleu_4"],
+            bf["bfloat16_scores"]["CIDEr"], bf["float32_scores"]["CIDEr"]),
+        "%d/%d same (%.0f%%)" % (bf["same_top"], bf["images"],
+                                 100.0 * bf["same_top"] / bf["images"]),
+        ">= 95% same"))
+    rows.append((
+        "Its encoder's features: change from bfloat16 vs from 1e-3 input "
+        "noise (float32)",
+        "%.1f%% vs %.1f%%" % (100 * bf["change"]["bfloat16"],
+                              100 * bf["change"]["noise"]), "-", "-"))
   print()
   print("| figure | measured | ratio | goal |")
   print("|---|---|---|---|")

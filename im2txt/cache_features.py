@@ -89,6 +89,7 @@ def define_flags():
   flags.DEFINE_integer("num_crops", 1,
                        "Crops per image: 1 = evaluation preprocessing only.")
   flags.DEFINE_integer("batch_size", 32, "Images per encoder batch.")
+  cli.define_encoder_dtype_flag(__name__)
   for name in ("input_file_pattern", "output_dir"):
     flags.register_validator(name, bool, message="--%s is required." % name)
 
@@ -103,7 +104,8 @@ class FeatureCacheError(ValueError):
 class Encoder(object):
   """The frozen encoder as a batch function: encoded images -> features."""
 
-  def __init__(self, model_config, checkpoint, num_crops):
+  def __init__(self, model_config, checkpoint, num_crops,
+               encoder_dtype="float32"):
     self.graph = tf.Graph()
     with self.graph.as_default():
       self.encoded = tf.placeholder(tf.string, [None], name="encoded_images")
@@ -123,7 +125,8 @@ class Encoder(object):
       # [K * batch, H, W, 3], crop-major.
       images = tf.concat(crops, axis=0)
       self.features = image_embedding.inception_v3(
-          images, trainable=False, is_training=False, add_summaries=False)
+          images, trainable=False, is_training=False, add_summaries=False,
+          compute_dtype=encoder_dtype)
       saver = tf.train.Saver(tf.get_collection(tf.GraphKeys.GLOBAL_VARIABLES,
                                                scope="InceptionV3"))
     self.graph.finalize()
@@ -202,7 +205,7 @@ def encode_shard(encoder, images, batch_size, source):
 
 
 def expected_info(source, sources, model_config, num_crops,
-                  encoder_checkpoint, fingerprint):
+                  encoder_checkpoint, fingerprint, encoder_dtype="float32"):
   return feature_records.FeatureShardInfo(
       source_file=os.path.basename(source),
       split_files=sorted(os.path.basename(s) for s in sources),
@@ -212,12 +215,13 @@ def expected_info(source, sources, model_config, num_crops,
       image_width=model_config.image_width,
       resize_height=model_config.resize_height,
       resize_width=model_config.resize_width,
-      encoder_checkpoint=encoder_checkpoint, encoder_fingerprint=fingerprint)
+      encoder_checkpoint=encoder_checkpoint, encoder_fingerprint=fingerprint,
+      encoder_dtype=encoder_dtype)
 
 
 _IDENTITY_FIELDS = ("source_file", "split_files", "num_crops", "feature_size",
                     "image_height", "image_width", "resize_height",
-                    "resize_width", "encoder_fingerprint")
+                    "resize_width", "encoder_fingerprint", "encoder_dtype")
 
 
 def is_complete(shard_path, expected):
@@ -234,7 +238,7 @@ def is_complete(shard_path, expected):
 
 
 def cache_features(input_file_pattern, output_dir, model_config, checkpoint,
-                   num_crops=1, batch_size=32):
+                   num_crops=1, batch_size=32, encoder_dtype="float32"):
   """Writes the feature shards of a split; returns a summary dict.
 
   Raises:
@@ -243,6 +247,10 @@ def cache_features(input_file_pattern, output_dir, model_config, checkpoint,
   if num_crops < 1:
     raise FeatureCacheError("--num_crops must be at least 1, got %d"
                             % num_crops)
+  try:
+    image_embedding.check_compute_dtype(encoder_dtype, trainable=False)
+  except ValueError as e:
+    raise FeatureCacheError(str(e))
   sources = sorted(input_ops.match_input_files(input_file_pattern))
   try:
     fingerprint = feature_records.encoder_fingerprint(checkpoint)
@@ -260,7 +268,7 @@ def cache_features(input_file_pattern, output_dir, model_config, checkpoint,
       shard = os.path.join(output_dir,
                            SHARD_PREFIX + os.path.basename(source))
       expected = expected_info(source, sources, model_config, num_crops,
-                               checkpoint, fingerprint)
+                               checkpoint, fingerprint, encoder_dtype)
       if is_complete(shard, expected):
         tf.logging.info("%s is complete; kept.", shard)
         summary["shards_kept"] += 1
@@ -270,7 +278,7 @@ def cache_features(input_file_pattern, output_dir, model_config, checkpoint,
         tf.logging.info("%d images with %d captions in %d files", len(home),
                         sum(len(c) for c in split_captions.values()),
                         len(sources))
-        encoder = Encoder(model_config, checkpoint, num_crops)
+        encoder = Encoder(model_config, checkpoint, num_crops, encoder_dtype)
       images = read_images(source, split_captions, home)
       encoded, skipped = encode_shard(encoder, images, batch_size, source)
       tmp = "%s.tmp-%d" % (shard, os.getpid())
@@ -327,7 +335,7 @@ def main(unused_argv):
             FLAGS.model_config_file)
     summary = cache_features(FLAGS.input_file_pattern, FLAGS.output_dir,
                              model_config, checkpoint, FLAGS.num_crops,
-                             FLAGS.batch_size)
+                             FLAGS.batch_size, FLAGS.encoder_dtype)
   except (FeatureCacheError, input_ops.NoInputFilesError,
           inference_wrapper_base.CheckpointNotFoundError) as e:
     sys.exit("cache_features: error: %s" % e)

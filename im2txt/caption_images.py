@@ -89,7 +89,8 @@ def define_flags():
                       "for the gallery of --input_files.")
   run_inference.define_beam_search_flags()
   for name in ("beam_size", "max_caption_length",
-               "length_normalization_factor", "model_config_file"):
+               "length_normalization_factor", "model_config_file",
+               "encoder_dtype"):
     flags.declare_key_flag(name)  # Listed under this binary's --help.
   flags.register_validator("output_file", bool,
                            message="--output_file is required.")
@@ -173,7 +174,8 @@ def main(unused_argv):
       raise ValueError("Give exactly one of --input_file_pattern and "
                        "--input_files.")
     g, model, restore_fn, vocab, _ = run_inference.load_model(
-        FLAGS.checkpoint_path, FLAGS.vocab_file, FLAGS.model_config_file)
+        FLAGS.checkpoint_path, FLAGS.vocab_file, FLAGS.model_config_file,
+        FLAGS.encoder_dtype)
     generator = caption_generator.CaptionGenerator(
         model, vocab, beam_size=FLAGS.beam_size,
         max_caption_length=FLAGS.max_caption_length,

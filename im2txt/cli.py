@@ -50,5 +50,20 @@ def run_main(main, module_name, define_flags=None):
     raise
 
 
+def define_encoder_dtype_flag(module_name):
+  """Defines --encoder_dtype for the binary of `module_name`.
+
+  (image_embedding.COMPUTE_DTYPES; not imported here, to keep this module
+  free of TensorFlow.)
+  """
+  flags.DEFINE_enum(
+      "encoder_dtype", "float32", ["float32", "bfloat16"],
+      "Arithmetic of the frozen Inception v3 encoder. bfloat16 runs its "
+      "convolutions about twice as fast on processors with bfloat16 "
+      "instructions (AVX-512 BF16, AMX) and changes features slightly "
+      "(see benchmarks/README.md); checkpoints are the same either way.",
+      module_name=module_name)
+
+
 _HELP_FLAGS = frozenset(["-h", "-?", "--help", "--helpshort", "--helpfull",
                          "--helpxml"])

@@ -21,12 +21,14 @@ from im2txt.inference_utils import inference_wrapper_base
 class InferenceWrapper(inference_wrapper_base.InferenceWrapperBase):
   """Runs the Show and Tell inference graph through its named tensors."""
 
-  def __init__(self):
+  def __init__(self, encoder_dtype="float32"):
+    """encoder_dtype: arithmetic of the encoder, "float32" or "bfloat16"."""
     super(InferenceWrapper, self).__init__()
+    self.encoder_dtype = encoder_dtype
 
   def build_model(self, model_config):
-    model = show_and_tell_model.ShowAndTellModel(model_config,
-                                                 mode="inference")
+    model = show_and_tell_model.ShowAndTellModel(
+        model_config, mode="inference", encoder_dtype=self.encoder_dtype)
     model.build()
     return model
 

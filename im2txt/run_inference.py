@@ -87,6 +87,7 @@ def define_beam_search_flags():
   flags.DEFINE_string("model_config_file", "",
                       "Optional ModelConfig JSON; default: model_config.json "
                       "beside the checkpoint, else the built-in defaults.")
+  cli.define_encoder_dtype_flag(__name__)
 
 
 tf.logging.set_verbosity(tf.logging.INFO)
@@ -183,8 +184,11 @@ def format_captions(name, captions, vocab):
   return lines
 
 
-def load_model(checkpoint_path, vocab_file, model_config_file=""):
+def load_model(checkpoint_path, vocab_file, model_config_file="",
+               encoder_dtype="float32"):
   """Builds the inference graph and checks it against checkpoint and vocab.
+
+  encoder_dtype: "float32" or "bfloat16", the arithmetic of the encoder.
 
   Returns:
     (graph, model wrapper, restore_fn, vocabulary, resolved checkpoint path)
@@ -205,7 +209,7 @@ def load_model(checkpoint_path, vocab_file, model_config_file=""):
 
   g = tf.Graph()
   with g.as_default():
-    model = inference_wrapper.InferenceWrapper()
+    model = inference_wrapper.InferenceWrapper(encoder_dtype)
     restore_fn = model.build_graph_from_config(model_config, checkpoint)
     try:
       training_checks.check_checkpoint_has_variables(checkpoint,
@@ -221,7 +225,8 @@ def load_model(checkpoint_path, vocab_file, model_config_file=""):
 def main(unused_argv):
   try:
     g, model, restore_fn, vocab, _ = load_model(
-        FLAGS.checkpoint_path, FLAGS.vocab_file, FLAGS.model_config_file)
+        FLAGS.checkpoint_path, FLAGS.vocab_file, FLAGS.model_config_file,
+        FLAGS.encoder_dtype)
     generator = caption_generator.CaptionGenerator(
         model, vocab, beam_size=FLAGS.beam_size,
         max_caption_length=FLAGS.max_caption_length,

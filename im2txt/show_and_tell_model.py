@@ -76,7 +76,7 @@ class ShowAndTellModel(object):
   """
 
   def __init__(self, config, mode, train_inception=False,
-               features_file_pattern=""):
+               features_file_pattern="", encoder_dtype="float32"):
     """Validates the arguments and declares the model's outputs.
 
     Args:
@@ -87,15 +87,26 @@ class ShowAndTellModel(object):
         only: cached encoder outputs to train from instead of images (see
         im2txt/cache_features.py). The encoder's variables are still
         created, and saved, but not run.
+      encoder_dtype: "float32" (the original) or "bfloat16": arithmetic of
+        the frozen encoder's forward pass (see
+        image_embedding.inception_v3). Variables and checkpoints do not
+        change. bfloat16 needs a frozen encoder (train_inception False).
 
     Raises:
-      ValueError: If `mode` is not one of MODES or the config is invalid.
+      ValueError: If `mode` is not one of MODES, the config is invalid or
+        the encoder dtype cannot be used.
     """
     if mode not in MODES:
       raise ValueError("mode must be one of %s, got %r" % (MODES, mode))
     if features_file_pattern and (mode != "train" or train_inception):
       raise ValueError("Cached features can only train the frozen-encoder "
                        "phase (mode \"train\", train_inception False).")
+    image_embedding.check_compute_dtype(encoder_dtype, train_inception)
+    if features_file_pattern and encoder_dtype != image_embedding.FLOAT32:
+      raise ValueError(
+          "The encoder does not run when training from cached features; "
+          "its dtype was chosen when they were cached "
+          "(cache_features --encoder_dtype).")
     if mode == "train" and config.num_preprocess_threads % 2:
       # Threads alternate two colour-distortion orders. Evaluation does not
       # distort, and may use one thread to read records strictly in order.
@@ -108,6 +119,7 @@ class ShowAndTellModel(object):
     self.mode = mode
     self.train_inception = train_inception
     self.features_file_pattern = features_file_pattern
+    self.encoder_dtype = encoder_dtype
 
     # Reads serialized records in train and eval modes.
     self.reader = tf.TFRecordReader()
@@ -288,7 +300,8 @@ class ShowAndTellModel(object):
       inception_output = image_embedding.inception_v3(
           self.images,
           trainable=self.train_inception,
-          is_training=self.is_training())
+          is_training=self.is_training(),
+          compute_dtype=self.encoder_dtype)
     self.inception_variables = tf.get_collection(
         tf.GraphKeys.GLOBAL_VARIABLES, scope="InceptionV3")
 
@@ -307,7 +320,7 @@ class ShowAndTellModel(object):
       with tf.variable_scope(tf.get_variable_scope(), reuse=True):
         batch_output = image_embedding.inception_v3(
             self.image_batch, trainable=False, is_training=False,
-            add_summaries=False)
+            add_summaries=False, compute_dtype=self.encoder_dtype)
         with tf.variable_scope("image_embedding") as scope:
           self.image_batch_embeddings = slim.fully_connected(
               inputs=batch_output,

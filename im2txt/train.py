@@ -94,6 +94,7 @@ def define_flags():
   flags.DEFINE_string("features_file_pattern", "",
                       "Phase 1 only: train from these cached encoder outputs "
                       "(cache_features) instead of --input_file_pattern.")
+  cli.define_encoder_dtype_flag(__name__)
 
   flags.register_multi_flags_validator(
       ["input_file_pattern", "features_file_pattern"],
@@ -153,7 +154,8 @@ def learning_rate_for(training_config, batch_size, train_inception):
 
 
 def build_training_graph(model_config, training_config, train_inception,
-                         calibrate_encoder=False, features_file_pattern=""):
+                         calibrate_encoder=False, features_file_pattern="",
+                         encoder_dtype="float32"):
   """Builds the model, optimizer and saver in a new graph.
 
   Args:
@@ -163,6 +165,7 @@ def build_training_graph(model_config, training_config, train_inception,
     calibrate_encoder: Whether to also build the encoder's batch-norm
       calibration ops (see calibrate_random_encoder).
     features_file_pattern: Optional cached features to train from.
+    encoder_dtype: Arithmetic of the frozen encoder's forward pass.
 
   Returns:
     (graph, model, train_op, saver, calibration_ops)
@@ -171,7 +174,8 @@ def build_training_graph(model_config, training_config, train_inception,
   with g.as_default():
     model = show_and_tell_model.ShowAndTellModel(
         model_config, mode="train", train_inception=train_inception,
-        features_file_pattern=features_file_pattern)
+        features_file_pattern=features_file_pattern,
+        encoder_dtype=encoder_dtype)
     model.build()
     calibration_ops = []
     if calibrate_encoder:
@@ -267,6 +271,13 @@ def main(unused_argv):
       raise ValueError("--features_file_pattern trains phase 1 only (the "
                        "encoder frozen); phase 2 needs images "
                        "(--input_file_pattern) and --train_inception=true.")
+    if features and FLAGS.encoder_dtype != image_embedding.FLOAT32:
+      raise ValueError("--encoder_dtype has no effect with "
+                       "--features_file_pattern: the encoder does not run. "
+                       "Choose it when caching (cache_features "
+                       "--encoder_dtype).")
+    image_embedding.check_compute_dtype(FLAGS.encoder_dtype,
+                                        FLAGS.train_inception)
     training_checks.check_vocab_size(
         features or model_config.input_file_pattern, model_config.vocab_size,
         features=bool(features))
@@ -299,7 +310,8 @@ def main(unused_argv):
   calibrate = not latest and not model_config.inception_checkpoint_file
   g, model, train_op, saver, calibration_ops = build_training_graph(
       model_config, training_config, FLAGS.train_inception,
-      calibrate_encoder=calibrate, features_file_pattern=features)
+      calibrate_encoder=calibrate, features_file_pattern=features,
+      encoder_dtype=FLAGS.encoder_dtype)
 
   init_fn = model.init_fn
   if latest:

@@ -242,5 +242,42 @@ class TinyModelTest(tf.test.TestCase):
       self.assertIsNone(model.init_fn)
 
 
+class EncoderDtypeTest(tf.test.TestCase):
+  """encoder_dtype: the same model and variables, refused where it cannot
+  apply."""
+
+  def _variables(self, **kwargs):
+    with tf.Graph().as_default() as g:
+      model = show_and_tell_model.ShowAndTellModel(
+          testing_utils.tiny_model_config(), "inference", **kwargs)
+      model.build()
+      convs = {op.get_attr("T") for op in g.get_operations()
+               if op.type == "Conv2D"}
+      return [(v.op.name, v.shape.as_list(), v.dtype)
+              for v in tf.global_variables()], convs
+
+  def testBfloat16InferenceModelHasTheSameVariables(self):
+    float32, float32_convs = self._variables()
+    bfloat16, bfloat16_convs = self._variables(encoder_dtype="bfloat16")
+    self.assertEqual(bfloat16, float32)
+    self.assertEqual(float32_convs, {tf.float32})
+    # Both encoder towers (one image, a batch) compute in bfloat16.
+    self.assertEqual(bfloat16_convs, {tf.bfloat16})
+
+  def testBfloat16RefusedWhereItCannotApply(self):
+    config = testing_utils.tiny_model_config()
+    with self.assertRaisesRegex(ValueError, "frozen Inception v3 only"):
+      show_and_tell_model.ShowAndTellModel(
+          config, "train", train_inception=True, encoder_dtype="bfloat16")
+    with self.assertRaisesRegex(ValueError, "does not run when training from "
+                                "cached features"):
+      show_and_tell_model.ShowAndTellModel(
+          config, "train", features_file_pattern="/x/features-*",
+          encoder_dtype="bfloat16")
+    with self.assertRaisesRegex(ValueError, "Unknown encoder dtype 'float16'"):
+      show_and_tell_model.ShowAndTellModel(config, "inference",
+                                           encoder_dtype="float16")
+
+
 if __name__ == "__main__":
   tf.test.main()

@@ -34,7 +34,8 @@ captions are gathered from all of them into one record), how many images and cap
 holds, with which preprocessing and which encoder: ``encoder_fingerprint`` is
 a hash of the encoder's variable values in its checkpoint, so train can tell
 whether the features were computed by the encoder it is about to save beside
-the new weights.
+the new weights. ``encoder_dtype`` records the encoder's arithmetic
+(float32, or bfloat16 from ``cache_features --encoder_dtype=bfloat16``).
 """
 
 import hashlib
@@ -170,7 +171,8 @@ class FeatureShardInfo(object):
 
   FIELDS = ("source_file", "split_files", "num_images", "num_captions", "num_crops",
             "feature_size", "image_height", "image_width", "resize_height",
-            "resize_width", "encoder_checkpoint", "encoder_fingerprint")
+            "resize_width", "encoder_checkpoint", "encoder_fingerprint",
+            "encoder_dtype")
 
   def __init__(self, **kwargs):
     unknown = set(kwargs) - set(self.FIELDS)
@@ -178,6 +180,9 @@ class FeatureShardInfo(object):
       raise ValueError("Unknown feature shard fields: %s" % sorted(unknown))
     for name in self.FIELDS:
       setattr(self, name, kwargs.get(name))
+    if self.encoder_dtype is None:
+      # Descriptions written before the field existed: float32 encoders.
+      self.encoder_dtype = "float32"
 
   def to_dict(self):
     return {name: getattr(self, name) for name in self.FIELDS}

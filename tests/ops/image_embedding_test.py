@@ -2,6 +2,8 @@
 
 import collections
 
+import numpy as np
+
 from im2txt import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
@@ -107,6 +109,85 @@ class BatchNormCalibrationTest(tf.test.TestCase):
         # the batch within the run).
         _, batch_mean = sess.run([updates, tf.reduce_mean(conv, [0, 1, 2])])
         self.assertAllClose(sess.run(mean), batch_mean, rtol=1e-3, atol=1e-4)
+
+
+def _encoder_graph(compute_dtype, size=75):
+  g = tf.Graph()
+  with g.as_default():
+    images = tf.placeholder(tf.float32, [2, size, size, 3])
+    output = image_embedding.inception_v3(
+        images, trainable=False, is_training=False, add_summaries=False,
+        compute_dtype=compute_dtype)
+  return g, output
+
+
+def _variables(graph):
+  return [(v.op.name, v.shape.as_list(), v.dtype.base_dtype.name)
+          for v in graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES)]
+
+
+class Bfloat16EncoderTest(tf.test.TestCase):
+  """compute_dtype="bfloat16": same variables, bfloat16 convolutions."""
+
+  def testSameVariablesWithBfloat16Convolutions(self):
+    g32, out32 = _encoder_graph("float32")
+    g16, out16 = _encoder_graph("bfloat16")
+    # The checkpoint contract: every variable float32, named and shaped alike.
+    self.assertEqual(_variables(g16), _variables(g32))
+    self.assertEqual(len(_variables(g16)), 376)
+    self.assertEqual({d for _, _, d in _variables(g16)}, {"float32"})
+    self.assertEqual((out32.dtype, out16.dtype), (tf.float32, tf.float32))
+    # Every convolution computes in bfloat16; batch norm takes bfloat16
+    # activations with float32 statistics.
+    convs = [op for op in g16.get_operations() if op.type == "Conv2D"]
+    self.assertEqual(len(convs), 94)
+    self.assertEqual({op.get_attr("T") for op in convs}, {tf.bfloat16})
+    norms = [op for op in g16.get_operations()
+             if op.type.startswith("FusedBatchNorm")]
+    self.assertEqual(len(norms), 94)
+    self.assertEqual({(op.get_attr("T"), op.get_attr("U")) for op in norms},
+                     {(tf.bfloat16, tf.float32)})
+    self.assertEqual(
+        {op.get_attr("T") for op in g32.get_operations()
+         if op.type == "Conv2D"}, {tf.float32})
+
+  def testFeaturesCloseToFloat32(self):
+    g = tf.Graph()
+    with g.as_default():
+      images = tf.placeholder(tf.float32, [4, 75, 75, 3])
+      out32 = image_embedding.inception_v3(
+          images, trainable=False, is_training=False, add_summaries=False)
+      with tf.variable_scope(tf.get_variable_scope(), reuse=True):
+        out16 = image_embedding.inception_v3(
+            images, trainable=False, is_training=False, add_summaries=False,
+            compute_dtype="bfloat16")
+      # Statistics of real activations, as a trained encoder would have.
+      calibrate = image_embedding.batch_norm_calibration_updates(images)
+      self.assertEqual(len(g.get_collection(tf.GraphKeys.GLOBAL_VARIABLES)),
+                       376)
+      rng = np.random.RandomState(0)
+      batch = rng.uniform(-1, 1, [4, 75, 75, 3]).astype(np.float32)
+      with self.session(graph=g) as sess:
+        sess.run(tf.global_variables_initializer())
+        for _ in range(5):
+          sess.run(calibrate, {images: batch})
+        a, b = sess.run([out32, out16], {images: batch})
+    self.assertFalse(np.array_equal(a, b))  # Really another arithmetic.
+    relative = np.linalg.norm(a - b) / np.linalg.norm(a)
+    # About 3% here (random weights on noise images, 94 layers of 8-bit
+    # mantissas); a wrong cast or scale would be off by far more.
+    self.assertLess(relative, 0.08)
+    for i in range(4):
+      self.assertGreater(np.corrcoef(a[i], b[i])[0, 1], 0.99)
+
+  def testBfloat16RefusedForATrainedEncoderOrUnknownDtype(self):
+    images = tf.zeros([1, 75, 75, 3])
+    with self.assertRaisesRegex(ValueError, "frozen Inception v3 only"):
+      image_embedding.inception_v3(images, trainable=True,
+                                   compute_dtype="bfloat16")
+    with self.assertRaisesRegex(ValueError, "Unknown encoder dtype"):
+      image_embedding.inception_v3(images, trainable=False,
+                                   compute_dtype="float16")
 
 
 if __name__ == "__main__":
