@@ -4,12 +4,14 @@
 
 Draws demo scenes at MSCOCO-like size (640 x 480) with per-pixel noise, so
 that the JPEGs cost about as much to decode as photographs (~100-200 KB),
-then times the builder end to end at 1 and 2 threads, and once more with
-the image cache disabled (decoding every image once per caption, as the
-original builder does). Each configuration runs --repeats times into a
+then times the builder end to end at 1 and 2 threads, with 2 worker
+processes (--parallelism=processes, their start-up included), and once more
+with the image cache disabled (decoding every image once per caption, as
+the original builder does). Each configuration runs --repeats times into a
 fresh output folder; the table gives the median.
 
   python3 benchmarks/builder_throughput.py [--num_images=300] [--repeats=3]
+      [--skip_no_cache]
 """
 
 import argparse
@@ -52,7 +54,7 @@ def _add_noise(image_dir, rng):
       f.write(buffer.getvalue())
 
 
-def _time_build(paths, root, num_threads, cache):
+def _time_build(paths, root, num_threads, cache, parallelism="threads"):
   """Runs the builder into a fresh folder; returns (seconds, report)."""
   out = tempfile.mkdtemp(dir=root)
   devnull = open(os.devnull, "w")
@@ -63,7 +65,7 @@ def _time_build(paths, root, num_threads, cache):
     report = build_mscoco_data.build(
         output_dir=out, word_counts_output_file=os.path.join(out, "wc.txt"),
         train_shards=4, val_shards=2, test_shards=2, num_threads=num_threads,
-        cache=cache, **paths)
+        cache=cache, parallelism=parallelism, **paths)
   finally:
     elapsed = time.perf_counter() - start
     sys.stdout = stdout
@@ -77,6 +79,8 @@ def main():
   parser.add_argument("--num_images", type=int, default=300,
                       help="images in all (train2014 : val2014 = 2 : 1)")
   parser.add_argument("--repeats", type=int, default=3)
+  parser.add_argument("--skip_no_cache", action="store_true",
+                      help="leave out the slow no-cache row")
   args = parser.parse_args()
 
   root = tempfile.mkdtemp(prefix="im2txt_builder_bench_")
@@ -97,14 +101,19 @@ def main():
         args.num_images, statistics.median(sizes) / 1024))
 
     rows = []
-    for label, threads, cache in (("1 thread", 1, None),
-                                  ("2 threads", 2, None),
-                                  ("2 threads, no image cache", 2, "none")):
+    for label, threads, parallelism, cache in (
+        ("1 thread", 1, "threads", None),
+        ("2 threads", 2, "threads", None),
+        ("2 processes", 2, "processes", None),
+        ("2 threads, no image cache", 2, "threads", "none")):
+      if cache == "none" and args.skip_no_cache:
+        continue
       times = []
       report = None
       for _ in range(args.repeats):
         elapsed, report = _time_build(
-            paths, root, threads, _NoCache() if cache == "none" else None)
+            paths, root, threads, _NoCache() if cache == "none" else None,
+            parallelism)
         times.append(elapsed)
       pairs = sum(s["pairs_written"] for s in report["splits"].values())
       images = sum(s["images"] for s in report["splits"].values())

@@ -14,7 +14,8 @@ folder, then measures, each baseline in the same process and run:
                      step fed one fixed batch from memory (feed_dict)
   captioning         images/s of batched beam search (32 images) vs one
                      image at a time, and how many top captions agree
-  builder            images/s at 2 threads vs 1 (builder_throughput.py)
+  builder            images/s at 2 threads, and 2 worker processes, vs 1
+                     thread (builder_throughput.py has larger runs)
   memory             peak resident memory of phase-1 image training, and its
                      growth between step 50 and --memory_steps
   bfloat16 encoder   images/s of the frozen encoder's forward pass in
@@ -24,8 +25,11 @@ folder, then measures, each baseline in the same process and run:
                      captions of its val and test images stay the same
 
 Step times are medians over --steps timed steps after 10 warm-up steps. The
-model is untrained (random weights, encoder frozen): speed does not depend
-on what it has learned; captions are only compared with each other.
+model of the speed figures is untrained (random weights, encoder frozen):
+speed does not depend on what it has learned; batched and single captions
+are only compared with each other. The bfloat16 caption figures need a
+trained model and use the one `make demo` leaves in demo_output/ (or
+--captions_model_dir); without it they are skipped.
 """
 
 import argparse
@@ -146,6 +150,21 @@ def bench_training(config, data_dir, root, steps, memory_steps):
   sess.close()
   coord.join(threads, stop_grace_period_secs=10)
 
+  # The image path with the bfloat16 encoder (same data, fresh graph).
+  g, _, train_op, _, _ = train.build_training_graph(
+      config, training_config, train_inception=False,
+      encoder_dtype="bfloat16")
+  with g.as_default():
+    init = tf.global_variables_initializer()
+  sess = tf.Session(graph=g)
+  sess.run(init)
+  coord = tf.train.Coordinator()
+  threads = tf.train.start_queue_runners(sess, coord)
+  out["images_step_bfloat16"] = _median_step(sess, train_op, steps)
+  coord.request_stop()
+  sess.close()
+  coord.join(threads, stop_grace_period_secs=10)
+
   # Cached features of the same encoder, and training from them.
   start = time.perf_counter()
   summary = cache_features.cache_features(
@@ -184,9 +203,21 @@ def bench_captioning(config, data_dir, checkpoint, num_images):
     for i in range(0, len(images), 32):
       batched.extend(generator.beam_search_batch(sess, images[i:i + 32]))
     batched_s = time.perf_counter() - start
+    # The encoder's share of each (the initial states alone).
+    start = time.perf_counter()
+    for e in images:
+      model.feed_image(sess, e)
+    single_encoder_s = time.perf_counter() - start
+    start = time.perf_counter()
+    for i in range(0, len(images), 32):
+      model.feed_images(sess, images[i:i + 32])
+    batched_encoder_s = time.perf_counter() - start
   same = sum(a[0].sentence == b[0].sentence for a, b in zip(single, batched))
-  return {"single": len(images) / single_s, "batched": len(images) / batched_s,
-          "same_top": same, "images": len(images)}
+  n = len(images)
+  return {"single": n / single_s, "batched": n / batched_s,
+          "same_top": same, "images": n,
+          "single_search": n / (single_s - single_encoder_s),
+          "batched_search": n / (batched_s - batched_encoder_s)}
 
 
 def bench_builder(root, num_images):
@@ -196,12 +227,13 @@ def bench_builder(root, num_images):
   for key in ("train_image_dir", "val_image_dir"):
     builder_throughput._add_noise(paths[key], rng)  # pylint: disable=protected-access
   times = {}
-  for threads in (1, 2, 1, 2):
+  for threads, parallelism in [(1, "threads"), (2, "threads"),
+                               (2, "processes")] * 2:
     elapsed, _ = builder_throughput._time_build(  # pylint: disable=protected-access
-        paths, root, threads, build_mscoco_data.ImageCache())
-    times.setdefault(threads, []).append(elapsed)
+        paths, root, threads, build_mscoco_data.ImageCache(), parallelism)
+    times.setdefault((threads, parallelism), []).append(elapsed)
   total = num_images + num_images // 5
-  return {t: total / min(v) for t, v in times.items()}
+  return {key: total / min(v) for key, v in times.items()}
 
 
 def bench_encoder_dtypes(data_dir, image_size, repeats=10):
@@ -320,7 +352,7 @@ def main():
   parser.add_argument("--steps", type=int, default=40)
   parser.add_argument("--memory_steps", type=int, default=500)
   parser.add_argument("--caption_images", type=int, default=64)
-  parser.add_argument("--builder_images", type=int, default=300)
+  parser.add_argument("--builder_images", type=int, default=1000)
   parser.add_argument("--num_train_images", type=int, default=300)
   parser.add_argument("--captions_model_dir",
                       default="demo_output/model/train",
@@ -369,8 +401,18 @@ def main():
        "%.1fx, top caption same %d/%d" % (c["batched"] / c["single"],
                                           c["same_top"], c["images"]),
        ">= 5x, identical"),
-      ("Builder images/s: 2 threads vs 1",
-       "%.0f vs %.0f" % (b[2], b[1]), "%.2fx" % (b[2] / b[1]), ">= 1.8x"),
+      ("  of which the search after the encoder (images/s)",
+       "%.1f vs %.1f" % (c["batched_search"], c["single_search"]),
+       "%.1fx" % (c["batched_search"] / c["single_search"]), "-"),
+      ("Phase-1 step on images: bfloat16 vs float32 encoder (s)",
+       "%.3f vs %.3f" % (t["images_step_bfloat16"], t["images_step"]),
+       "%.2fx" % (t["images_step"] / t["images_step_bfloat16"]), "-"),
+      ("Builder images/s: 2 threads vs 1 (%d images)" % args.builder_images,
+       "%.0f vs %.0f" % (b[2, "threads"], b[1, "threads"]),
+       "%.2fx" % (b[2, "threads"] / b[1, "threads"]), ">= 1.8x"),
+      ("Builder images/s: 2 worker processes vs 1 thread",
+       "%.0f vs %.0f" % (b[2, "processes"], b[1, "threads"]),
+       "%.2fx" % (b[2, "processes"] / b[1, "threads"]), ">= 1.8x"),
       ("Phase-1 image training memory (MB): peak; RSS step 50 -> %d"
        % args.memory_steps,
        "%.0f; %.0f -> %.0f" % (t["peak_rss"], t["rss_50"], t["rss_end"]),

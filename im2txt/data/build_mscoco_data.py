@@ -58,6 +58,7 @@ import collections
 import concurrent.futures
 import datetime
 import json
+import multiprocessing
 import os
 import random
 import sys
@@ -109,7 +110,13 @@ def define_flags():
   flags.DEFINE_string("word_counts_output_file", "/tmp/word_counts.txt",
                       "Output vocabulary file of word counts.")
   flags.DEFINE_integer("num_threads", 8,
-                       "Number of threads to preprocess the images.")
+                       "Number of workers to preprocess the images.")
+  flags.DEFINE_enum("parallelism", "processes", PARALLELISM,
+                    "How the --num_threads workers run: 'processes' (each "
+                    "its own Python and TensorFlow, about 3 s to start; "
+                    "scales with cores) or 'threads' of this process (the "
+                    "original; Python's lock limits it to about 1.3x at 2). "
+                    "The output is the same.")
 
 
 ImageMetadata = collections.namedtuple("ImageMetadata",
@@ -121,6 +128,8 @@ STATE_DIRNAME = ".build_mscoco_data"
 SHUFFLE_SEED = 12345
 # JPEG quality of images converted from other formats.
 CONVERTED_JPEG_QUALITY = 95
+# How the workers run (see build()).
+PARALLELISM = ("processes", "threads")
 
 
 class CaptionsFileError(ValueError):
@@ -177,8 +186,21 @@ def _load_captions_json(captions_file):
   return data
 
 
+def _tokenize_captions(captions, start_word, end_word):
+  """Tokenized captions, in order (run by worker processes)."""
+  return [vocab_builder.process_caption(c, start_word, end_word)
+          for c in captions]
+
+
+def _chunks(items, num_chunks):
+  """Splits a list into up to num_chunks contiguous, near-equal lists."""
+  bounds = np.linspace(0, len(items), num_chunks + 1).astype(int)
+  return [items[bounds[i]:bounds[i + 1]] for i in range(num_chunks)
+          if bounds[i] < bounds[i + 1]]
+
+
 def load_and_process_metadata(captions_file, image_dir, start_word="<S>",
-                              end_word="</S>", report=None):
+                              end_word="</S>", report=None, pool=None):
   """Loads image metadata and tokenized captions from a captions file.
 
   Args:
@@ -189,6 +211,7 @@ def load_and_process_metadata(captions_file, image_dir, start_word="<S>",
     report: Optional dict; dropped captions and annotations of unknown images
       are appended to its lists "dropped_captions" and
       "orphan_annotations".
+    pool: Optional process pool (see build()) that tokenizes the captions.
 
   Returns:
     A list of ImageMetadata, in the file's image order, each with its list of
@@ -198,8 +221,14 @@ def load_and_process_metadata(captions_file, image_dir, start_word="<S>",
   Raises:
     CaptionsFileError: If the file is missing or not in MSCOCO format.
   """
+  return process_metadata(_load_captions_json(captions_file), captions_file,
+                          image_dir, start_word, end_word, report, pool)
+
+
+def process_metadata(data, captions_file, image_dir, start_word="<S>",
+                     end_word="</S>", report=None, pool=None):
+  """load_and_process_metadata() on the already loaded JSON `data`."""
   report = report if report is not None else collections.defaultdict(list)
-  data = _load_captions_json(captions_file)
   id_to_filename = [(x["id"], x["file_name"]) for x in data["images"]]
 
   id_to_captions = {}
@@ -222,18 +251,29 @@ def load_and_process_metadata(captions_file, image_dir, start_word="<S>",
        (len(id_to_filename), captions_file))
 
   _log("Processing captions.")
-  image_metadata = []
-  num_captions = 0
+  with_captions = []
   for image_id, base_filename in id_to_filename:
     filename = os.path.join(image_dir, base_filename)
     if image_id not in id_to_captions:
       report["images_without_captions"].append(
           {"file": filename, "image_id": image_id})
       continue
-    captions = [vocab_builder.process_caption(c, start_word, end_word)
-                for c in id_to_captions[image_id]]
+    with_captions.append((image_id, filename))
+  texts = [c for image_id, _ in with_captions for c in id_to_captions[image_id]]
+  if pool is None:
+    tokenized = _tokenize_captions(texts, start_word, end_word)
+  else:
+    chunks = _chunks(texts, 4 * pool.size)
+    tokenized = [caption for part in pool.map(
+        _tokenize_captions, chunks, [start_word] * len(chunks),
+        [end_word] * len(chunks)) for caption in part]
+  image_metadata = []
+  num_captions = 0
+  for image_id, filename in with_captions:
+    count = len(id_to_captions[image_id])
+    captions = tokenized[num_captions:num_captions + count]
     image_metadata.append(ImageMetadata(image_id, filename, captions))
-    num_captions += len(captions)
+    num_captions += count
   _log("Finished processing %d captions for %d images in %s" %
        (num_captions, len(id_to_filename), captions_file))
 
@@ -339,6 +379,18 @@ class ImageCache(object):
     self._lock = threading.Lock()
     self._entries = {}
 
+  def entries(self, filenames=None):
+    """The verdicts (of `filenames`, default all) as a picklable dict."""
+    with self._lock:
+      if filenames is None:
+        return dict(self._entries)
+      return {f: self._entries[f] for f in filenames if f in self._entries}
+
+  def update(self, entries):
+    """Adds verdicts made elsewhere (another process's entries())."""
+    with self._lock:
+      self._entries.update(entries)
+
   def load(self, filename, decoder):
     """Returns (image_bytes, converted) or raises BadImageError."""
     with self._lock:
@@ -386,27 +438,42 @@ def thread_ranges(num_items, num_threads):
   return [[int(spacing[i]), int(spacing[i + 1])] for i in range(num_threads)]
 
 
+def _thread_shards(thread_index, ranges, num_shards):
+  """[(shard, first record, end)] of one worker's range, as the original."""
+  num_shards_per_batch = num_shards // len(ranges)
+  bounds = np.linspace(ranges[thread_index][0], ranges[thread_index][1],
+                       num_shards_per_batch + 1).astype(int)
+  return [(thread_index * num_shards_per_batch + s, int(bounds[s]),
+           int(bounds[s + 1])) for s in range(num_shards_per_batch)]
+
+
+def _shard_files(output_dir, name, shard, num_shards):
+  """(shard file, its state file) paths."""
+  base = shard_name(name, shard, num_shards)
+  return (os.path.join(output_dir, base),
+          os.path.join(output_dir, STATE_DIRNAME, base + ".json"))
+
+
+def _is_complete(output_file, state_file):
+  """A shard is complete once its state file exists beside it."""
+  return os.path.exists(output_file) and os.path.exists(state_file)
+
+
 def _process_image_files(thread_index, ranges, name, images, word_counts,
                          num_shards, output_dir, cache):
   """Writes this thread's shards; returns a dict of counts and problems."""
   decoder = ImageDecoder()
   num_threads = len(ranges)
   num_shards_per_batch = num_shards // num_threads
-  shard_ranges = np.linspace(ranges[thread_index][0], ranges[thread_index][1],
-                             num_shards_per_batch + 1).astype(int)
   num_images_in_thread = ranges[thread_index][1] - ranges[thread_index][0]
-  state_dir = os.path.join(output_dir, STATE_DIRNAME)
 
   stats = {"written": 0, "skipped": [], "converted": []}
   counter = 0
-  for s in range(num_shards_per_batch):
-    shard = thread_index * num_shards_per_batch + s
-    output_file = os.path.join(output_dir, shard_name(name, shard, num_shards))
-    state_file = os.path.join(state_dir, shard_name(name, shard, num_shards) +
-                              ".json")
-    images_in_shard = range(shard_ranges[s], shard_ranges[s + 1])
+  for shard, start, end in _thread_shards(thread_index, ranges, num_shards):
+    output_file, state_file = _shard_files(output_dir, name, shard, num_shards)
+    images_in_shard = range(start, end)
 
-    if os.path.exists(output_file) and os.path.exists(state_file):
+    if _is_complete(output_file, state_file):
       with open(state_file, "r", encoding="utf-8") as f:
         shard_stats = json.load(f)
       counter += len(images_in_shard)
@@ -433,7 +500,9 @@ def _process_image_files(thread_index, ranges, name, images, word_counts,
           example = schema.make_sequence_example(
               image.image_id, image_bytes, caption,
               [word_counts.word_to_id(w) for w in caption])
-          writer.write(example.SerializeToString())
+          # Deterministic: map entries in key order, so that every process
+          # (threads, worker processes, a rerun) writes the same bytes.
+          writer.write(example.SerializeToString(deterministic=True))
           shard_stats["written"] += 1
         counter += 1
         if not counter % 1000:
@@ -456,8 +525,68 @@ def _process_image_files(thread_index, ranges, name, images, word_counts,
   return stats
 
 
+def _start_worker():
+  """First task of each worker process: its imports (TensorFlow) are done."""
+  return os.getpid()
+
+
+def _validate_images(filenames):
+  """The verdicts of these image files, each decoded once (worker process).
+
+  Returns:
+    ImageCache.entries() for the files: valid JPEG, converted bytes, or the
+    reason it cannot be used. Nothing is logged here; the shard writers
+    report each skipped record as the threads do.
+  """
+  decoder = ImageDecoder()
+  cache = ImageCache()
+  try:
+    for filename in filenames:
+      try:
+        cache.load(filename, decoder)
+      except BadImageError:
+        pass
+  finally:
+    decoder.close()
+  return cache.entries()
+
+
+class _ProcessPool(concurrent.futures.ProcessPoolExecutor):
+  """Spawned worker processes, started at once; `size` of them."""
+
+  def __init__(self, size):
+    super().__init__(max_workers=size,
+                     mp_context=multiprocessing.get_context("spawn"))
+    self.size = size
+    for _ in range(size):
+      self.submit(_start_worker)  # They start while the captions load.
+
+
+class _OffsetList(object):
+  """items[i - offset] as [i]: a worker's slice, indexed like the whole."""
+
+  def __init__(self, offset, items):
+    self._offset = offset
+    self._items = items
+
+  def __getitem__(self, index):
+    return self._items[index - self._offset]
+
+
+def _write_shards_in_process(thread_index, ranges, name, images, word_counts,
+                             num_shards, output_dir, entries):
+  """_process_image_files in a worker process, on its slice of the records
+  (`images` = records[ranges[thread_index][0]:ranges[thread_index][1]]) with
+  the verdicts of their image files."""
+  cache = ImageCache()
+  cache.update(entries)
+  return _process_image_files(
+      thread_index, ranges, name, _OffsetList(ranges[thread_index][0], images),
+      word_counts, num_shards, output_dir, cache)
+
+
 def process_dataset(name, images, word_counts, num_shards, num_threads,
-                    output_dir, cache=None):
+                    output_dir, cache=None, pool=None):
   """Writes one split as sharded TFRecord files.
 
   Args:
@@ -468,6 +597,8 @@ def process_dataset(name, images, word_counts, num_shards, num_threads,
     num_threads: Maximum number of writer threads.
     output_dir: Output directory.
     cache: Optional ImageCache shared between splits.
+    pool: Optional process pool of num_threads workers (see build()); None
+      runs the workers as threads of this process.
 
   Returns:
     A dict: "attempted" and "written" pair counts, "skipped" (list of
@@ -482,15 +613,45 @@ def process_dataset(name, images, word_counts, num_shards, num_threads,
 
   num_threads = min(num_shards, num_threads)
   ranges = thread_ranges(len(images), num_threads)
-  _log("Launching %d threads for spacings: %s" % (num_threads, ranges))
-
   os.makedirs(os.path.join(output_dir, STATE_DIRNAME), exist_ok=True)
-  with concurrent.futures.ThreadPoolExecutor(max_workers=num_threads) as pool:
-    futures = [
-        pool.submit(_process_image_files, thread_index, ranges, name, images,
-                    word_counts, num_shards, output_dir, cache)
-        for thread_index in range(len(ranges))
-    ]
+  if pool is None:
+    _log("Launching %d threads for spacings: %s" % (num_threads, ranges))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=num_threads) as threads:
+      futures = [
+          threads.submit(_process_image_files, thread_index, ranges, name,
+                         images, word_counts, num_shards, output_dir, cache)
+          for thread_index in range(len(ranges))
+      ]
+      results = [f.result() for f in futures]
+  else:
+    # An image's records spread over all shards, so over all workers: first
+    # each new image file is decoded once, by one worker, then every worker
+    # writes its shards with those verdicts, decoding nothing.
+    # Only records of shards still to write need their images (a resumed
+    # build keeps complete shards without looking at their images).
+    needed = [images[i] for thread_index in range(len(ranges))
+              for shard, start, end in _thread_shards(thread_index, ranges,
+                                                      num_shards)
+              if not _is_complete(*_shard_files(output_dir, name, shard,
+                                                num_shards))
+              for i in range(start, end)]
+    known = cache.entries()
+    todo = list(collections.OrderedDict.fromkeys(
+        image.filename for image in needed if image.filename not in known))
+    if todo:
+      _log("Checking %d image files in %d worker processes." %
+           (len(todo), pool.size))
+      for entries in pool.map(_validate_images, _chunks(todo, 4 * pool.size)):
+        cache.update(entries)
+    _log("Writing %d workers' shards in %d processes for spacings: %s" %
+         (num_threads, pool.size, ranges))
+    futures = []
+    for thread_index, (start, end) in enumerate(ranges):
+      records = images[start:end]
+      futures.append(pool.submit(
+          _write_shards_in_process, thread_index, ranges, name, records,
+          word_counts, num_shards, output_dir,
+          cache.entries(set(image.filename for image in records))))
     results = [f.result() for f in futures]
 
   _log("%s: Finished processing all %d image-caption pairs in data set '%s'." %
@@ -534,21 +695,56 @@ def summarize_skips(split_stats):
 def build(train_image_dir, val_image_dir, train_captions_file,
           val_captions_file, output_dir, word_counts_output_file,
           train_shards=256, val_shards=4, test_shards=8, start_word="<S>",
-          end_word="</S>", min_word_count=4, num_threads=8, cache=None):
+          end_word="</S>", min_word_count=4, num_threads=8, cache=None,
+          parallelism="threads"):
   """Runs the whole conversion. Returns the report dict (also written).
 
   `cache` (an ImageCache by default) decides how often each image is
   decoded; see ImageCache.
+
+  `parallelism` says how the num_threads workers run: "threads" of this
+  process (the original), or "processes": up to num_threads worker
+  processes (no more than processors), started once both captions files
+  have loaded ("spawn": each imports TensorFlow, a few CPU-seconds) and used
+  for the tokenization, the image checks and the shard writing. Processes are not
+  held back by Python's global lock, which threads are for everything but
+  the decoding. The output is the same either way.
   """
+  if parallelism not in PARALLELISM:
+    raise ValueError("parallelism must be one of %s, got %r"
+                     % (PARALLELISM, parallelism))
   check_shards_and_threads(num_threads, train_shards=train_shards,
                            val_shards=val_shards, test_shards=test_shards)
-  report = collections.defaultdict(list)
+  # Load and validate both files before anything is written or started.
+  captions = [(_load_captions_json(captions_file), captions_file, image_dir)
+              for captions_file, image_dir in (
+                  (train_captions_file, train_image_dir),
+                  (val_captions_file, val_image_dir))]
+  # More processes than processors would only add start-up work; the
+  # workers' record ranges (and so the shards) still follow num_threads.
+  num_processes = min(num_threads, os.cpu_count() or 1)
+  pool = None
+  if parallelism == "processes" and num_processes > 1:
+    pool = _ProcessPool(num_processes)
+  try:
+    return _build(captions, output_dir, word_counts_output_file, train_shards,
+                  val_shards, test_shards, start_word, end_word,
+                  min_word_count, num_threads, cache, pool)
+  finally:
+    if pool is not None:
+      pool.shutdown(cancel_futures=True)
 
-  # Load and validate both files before anything is written.
-  mscoco_train_dataset = load_and_process_metadata(
-      train_captions_file, train_image_dir, start_word, end_word, report)
-  mscoco_val_dataset = load_and_process_metadata(
-      val_captions_file, val_image_dir, start_word, end_word, report)
+
+def _build(captions, output_dir, word_counts_output_file, train_shards,
+           val_shards, test_shards, start_word, end_word, min_word_count,
+           num_threads, cache, pool):
+  """build() on the loaded captions files, with its worker pool (None:
+  threads)."""
+  report = collections.defaultdict(list)
+  mscoco_train_dataset, mscoco_val_dataset = [
+      process_metadata(data, captions_file, image_dir, start_word, end_word,
+                       report, pool)
+      for data, captions_file, image_dir in captions]
 
   # The original im2txt split: train2014 + 85% of val2014 / 5% / 10%.
   val_train, val_dataset, test_dataset = split_val_images(mscoco_val_dataset)
@@ -576,7 +772,7 @@ def build(train_image_dir, val_image_dir, train_captions_file,
                                     ("val", val_dataset, val_shards),
                                     ("test", test_dataset, test_shards)):
     split_stats[name] = process_dataset(name, dataset, word_counts, num_shards,
-                                        num_threads, output_dir, cache)
+                                        num_threads, output_dir, cache, pool)
 
   num_skipped, pairs_lost, text = summarize_skips(split_stats)
   converted = sorted(set(f for s in split_stats.values()
@@ -632,7 +828,8 @@ def main(unused_argv):
           start_word=FLAGS.start_word,
           end_word=FLAGS.end_word,
           min_word_count=FLAGS.min_word_count,
-          num_threads=FLAGS.num_threads)
+          num_threads=FLAGS.num_threads,
+          parallelism=FLAGS.parallelism)
   except (CaptionsFileError, ValueError) as e:
     sys.exit("build_mscoco_data: error: %s" % e)
 

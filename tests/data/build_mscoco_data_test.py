@@ -194,6 +194,65 @@ class BuildTest(tf.test.TestCase):
         pixel = sess.run(image, {feed: by_caption["a cmyk image"]["image"]})[10, 10]
         self.assertAllClose(pixel, [1.0, -1.0, 1.0], atol=0.1)
 
+  def testWorkerProcessesWriteWhatThreadsWrite(self):
+    good = _jpeg_bytes()
+    train = ([(i, "t%d.jpg" % i, _jpeg_bytes(color=(i * 20, 0, 0)))
+              for i in range(1, 9)] +
+             [(20, "truncated.jpg", good[:len(good) // 2]),
+              (21, "png.jpg", _jpeg_bytes(fmt="PNG")),
+              (22, "missing.jpg", None), (23, "hindi.jpg", good)],
+             [(i, "caption number %d" % (i % 3)) for i in range(1, 9)] * 3 +
+             [(20, "A broken image"), (21, "A png image"),
+              (22, "A missing image"), (23, "एक लाल डिब्बा"), (23, "  ")])
+    val = ([(100 + i, "v%d.jpg" % i, good) for i in range(10)],
+           [(100 + i, "a val caption") for i in range(10)])
+    report_t, out_t = self._build(train, val, output="threads",
+                                  train_shards=4, num_threads=2)
+    report_p, out_p = self._build(train, val, output="processes",
+                                  train_shards=4, num_threads=2,
+                                  parallelism="processes")
+
+    def contents(d):
+      return {n: open(os.path.join(d, n), "rb").read()
+              for n in sorted(os.listdir(d))
+              if not n.startswith(".") and n != "build_report.json"}
+
+    def without_paths(report):
+      report = json.loads(json.dumps(report))
+      del report["vocabulary"]["file"]
+      for item in report["skipped"] + report["dropped_captions"]:
+        item["file"] = os.path.basename(item["file"])
+      report["images_converted"] = [os.path.basename(f)
+                                    for f in report["images_converted"]]
+      return report
+
+    self.assertEqual(contents(out_p), contents(out_t))
+    self.assertLen([n for n in contents(out_p) if n.startswith("train-")], 4)
+    self.assertEqual(without_paths(report_p), without_paths(report_t))
+    self.assertEqual(report_p["pairs_skipped"], 2)
+    self.assertEqual(len(report_p["images_converted"]), 1)
+    # A resumed build in worker processes keeps complete shards and
+    # rewrites the missing one byte for byte, checking only its images.
+    all_train = _read_split(out_p, "train", 4)
+    in_shard = set(r["image_id"] for r in [
+        schema.parse_sequence_example_proto(x) for x in tf.io.tf_record_iterator(
+            os.path.join(out_p, "train-00001-of-00004"))])
+    os.remove(os.path.join(out_p, "train-00001-of-00004"))
+    cache = build_mscoco_data.ImageCache()
+    self._build(train, val, output="processes", train_shards=4,
+                num_threads=2, parallelism="processes", cache=cache)
+    self.assertEqual(contents(out_p), contents(out_t))
+    checked = cache.entries()
+    self.assertGreater(len(in_shard), 0)
+    self.assertLess(len(in_shard), len(set(r["image_id"] for r in all_train)))
+    self.assertLessEqual(len(checked), len(in_shard) + 2)  # + skipped ones
+    self.assertGreater(len(checked), 0)
+
+  def testUnknownParallelismIsRefused(self):
+    with self.assertRaisesRegex(ValueError, "parallelism must be one of"):
+      build_mscoco_data.build("a", "b", "c", "d", "e", "f",
+                              parallelism="fibers")
+
   def testMalformedCaptionsJsonWritesNothing(self):
     good = _jpeg_bytes()
     train_dir, train_json = _write_coco(self.root, "train2014",
