@@ -141,8 +141,8 @@ class CaptionEvaluator(object):
           json.dumps(results, ensure_ascii=False).encode("utf-8"))
       path = os.path.join(output_dir, METRICS_FILENAME)
       history = {}
-      if os.path.exists(path):
-        with open(path, encoding="utf-8") as f:
+      if tf.io.gfile.exists(path):  # eval_dir may be gs://...
+        with tf.io.gfile.GFile(path, "r") as f:
           history = json.load(f)
       history[str(global_step)] = scores
       file_io.write_atomically(path, json.dumps(

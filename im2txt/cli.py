@@ -56,6 +56,8 @@ def define_encoder_dtype_flag(module_name):
   (image_embedding.COMPUTE_DTYPES; not imported here, to keep this module
   free of TensorFlow.)
   """
+  if module_name == "__main__":
+    module_name = sys.argv[0]  # As absl names a script's own flags.
   flags.DEFINE_enum(
       "encoder_dtype", "float32", ["float32", "bfloat16"],
       "Arithmetic of the frozen Inception v3 encoder. bfloat16 runs its "

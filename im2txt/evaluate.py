@@ -56,6 +56,7 @@ import tensorflow.compat.v1 as tf
 from im2txt import caption_evaluation
 from im2txt import caption_metrics
 from im2txt import configuration
+from im2txt import file_io
 from im2txt import show_and_tell_model
 from im2txt.inference_utils import vocabulary
 from im2txt.ops import inputs as input_ops
@@ -199,11 +200,8 @@ def load_evaluated_steps(eval_dir):
 
 
 def save_evaluated_steps(eval_dir, steps):
-  path = os.path.join(eval_dir, EVALUATED_STEPS_FILENAME)
-  tmp = path + ".tmp"
-  with tf.gfile.GFile(tmp, "w") as f:
-    json.dump(sorted(steps), f)
-  tf.gfile.Rename(tmp, path, overwrite=True)
+  file_io.write_atomically(os.path.join(eval_dir, EVALUATED_STEPS_FILENAME),
+                           json.dumps(sorted(steps)).encode("utf-8"))
 
 
 def run_once(model, saver, summary_writer, summary_op, checkpoint_path,

@@ -66,7 +66,12 @@ class BazelTest(unittest.TestCase):
                        ("caption_images", "--gallery_dir"),
                        ("score_captions", "--results_file"),
                        ("blind_baseline", "--train_file_pattern"),
-                       ("cache_features", "--num_crops")):
+                       ("cache_features", "--num_crops"),
+                       ("cache_features", "--encoder_dtype"),
+                       ("train", "--encoder_dtype"),
+                       ("run_inference", "--encoder_dtype"),
+                       ("caption_images", "--encoder_dtype"),
+                       ("build_mscoco_data", "--parallelism")):
       result = _binary(name, "--helpfull")
       self.assertEqual(result.returncode, 0, name + result.stderr[-2000:])
       self.assertIn(flag, result.stdout)

@@ -1,0 +1,48 @@
+"""Atomic writes: local files and TensorFlow file systems (gs:// etc.)."""
+
+import os
+import tempfile
+
+from im2txt import tf_compat  # noqa: F401
+import tensorflow.compat.v1 as tf
+
+from im2txt import evaluate
+from im2txt import file_io
+
+
+class WriteAtomicallyTest(tf.test.TestCase):
+
+  def testLocalFileIsReplacedWithoutLeftovers(self):
+    folder = tempfile.mkdtemp()
+    path = os.path.join(folder, "a.json")
+    file_io.write_atomically(path, b"first")
+    file_io.write_atomically(path, b"second")
+    with open(path, "rb") as f:
+      self.assertEqual(f.read(), b"second")
+    self.assertEqual(os.listdir(folder), ["a.json"])
+
+  def testPathWithASchemeGoesThroughGfile(self):
+    # TensorFlow's in-memory file system stands in for gs:// here: open()
+    # cannot write it, so only the gfile route passes.
+    folder = "ram://file_io_test/eval"
+    tf.io.gfile.makedirs(folder)
+    path = folder + "/a.json"
+    self.assertFalse(file_io.is_local(path))
+    file_io.write_atomically(path, b"first")
+    file_io.write_atomically(path, b"second")
+    with tf.io.gfile.GFile(path, "rb") as f:
+      self.assertEqual(f.read(), b"second")
+    self.assertEqual(tf.io.gfile.listdir(folder), ["a.json"])
+
+  def testEvaluatedStepsRoundTripOnBothKindsOfPath(self):
+    tf.io.gfile.makedirs("ram://file_io_test/steps")
+    for eval_dir in (tempfile.mkdtemp(), "ram://file_io_test/steps"):
+      self.assertEqual(evaluate.load_evaluated_steps(eval_dir), set())
+      evaluate.save_evaluated_steps(eval_dir, {30, 1, 6100})
+      self.assertEqual(evaluate.load_evaluated_steps(eval_dir), {1, 30, 6100})
+      self.assertEqual(tf.io.gfile.listdir(eval_dir),
+                       [evaluate.EVALUATED_STEPS_FILENAME])
+
+
+if __name__ == "__main__":
+  tf.test.main()
