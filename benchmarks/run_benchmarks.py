@@ -116,6 +116,23 @@ def make_data(root, num_train_images):
   return out
 
 
+def _start_session(graph):
+  """A session with initialized variables and running queue runners, and a
+  function that stops both."""
+  with graph.as_default():
+    init = tf.global_variables_initializer()
+  sess = tf.Session(graph=graph)
+  sess.run(init)
+  coord = tf.train.Coordinator()
+  threads = tf.train.start_queue_runners(sess, coord)
+
+  def stop():
+    coord.request_stop()
+    sess.close()
+    coord.join(threads, stop_grace_period_secs=10)
+  return sess, stop
+
+
 def bench_training(config, data_dir, root, steps, memory_steps):
   """Returns a dict of phase-1 figures."""
   training_config = configuration.TrainingConfig()
@@ -123,12 +140,7 @@ def bench_training(config, data_dir, root, steps, memory_steps):
   out = {}
   g, model, train_op, saver, _ = train.build_training_graph(
       config, training_config, train_inception=False)
-  with g.as_default():
-    init = tf.global_variables_initializer()
-  sess = tf.Session(graph=g)
-  sess.run(init)
-  coord = tf.train.Coordinator()
-  threads = tf.train.start_queue_runners(sess, coord)
+  sess, stop = _start_session(g)
   checkpoint = saver.save(sess, os.path.join(root, "encoder", "model.ckpt"),
                           global_step=0)
   out["images_step"] = _median_step(sess, train_op, steps)
@@ -146,24 +158,15 @@ def bench_training(config, data_dir, root, steps, memory_steps):
       rss[step] = _rss_mb()
   out["rss_50"], out["rss_end"] = rss[50], rss[memory_steps]
   out["peak_rss"] = _peak_rss_mb()
-  coord.request_stop()
-  sess.close()
-  coord.join(threads, stop_grace_period_secs=10)
+  stop()
 
   # The image path with the bfloat16 encoder (same data, fresh graph).
   g, _, train_op, _, _ = train.build_training_graph(
       config, training_config, train_inception=False,
       encoder_dtype="bfloat16")
-  with g.as_default():
-    init = tf.global_variables_initializer()
-  sess = tf.Session(graph=g)
-  sess.run(init)
-  coord = tf.train.Coordinator()
-  threads = tf.train.start_queue_runners(sess, coord)
+  sess, stop = _start_session(g)
   out["images_step_bfloat16"] = _median_step(sess, train_op, steps)
-  coord.request_stop()
-  sess.close()
-  coord.join(threads, stop_grace_period_secs=10)
+  stop()
 
   # Cached features of the same encoder, and training from them.
   start = time.perf_counter()

@@ -52,6 +52,7 @@ im2txt_cmd build-mscoco-data \
   --val_captions_file="${RAW}/annotations/captions_val2014.json" \
   --output_dir="${DATA}" --word_counts_output_file="${DATA}/word_counts.txt" \
   --train_shards=4 --val_shards=1 --test_shards=1 --num_threads=2 \
+  --parallelism=threads \
   2>> "${LOG}" | grep -E "Finished processing all|skipped|Words in vocabulary"
 mkdir -p "${MODEL}" "${RESULTS}"
 

@@ -4,7 +4,6 @@ tests/ops/image_embedding_test.py and tests/show_and_tell_model_test.py."""
 
 import glob
 import os
-import shutil
 
 import numpy as np
 import pytest
@@ -57,13 +56,9 @@ class Bfloat16BinariesTest(testing_utils.TinyDataTestCase):
     self.assertIn("2 written, 0 kept", self._cache(out16).stdout)
 
   def testPhase1TrainsOnABfloat16EncoderAndRunInferenceUsesIt(self):
-    train_dir = os.path.join(self.root, "train_bf16")
-    os.makedirs(train_dir)
     step0 = os.path.join(self.train_dir, "model.ckpt-0")
-    for path in glob.glob(step0 + ".*"):
-      shutil.copy(path, train_dir)
-    with open(os.path.join(train_dir, "checkpoint"), "w") as f:
-      f.write('model_checkpoint_path: "model.ckpt-0"\n')
+    train_dir = testing_utils.start_train_dir_from(
+        step0, os.path.join(self.root, "train_bf16"))
     testing_utils.train_tiny_model(self.paths, train_dir, self.config_file, 4,
                                    "--encoder_dtype=bfloat16")
     latest = tf.train.latest_checkpoint(train_dir)

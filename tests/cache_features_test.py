@@ -2,7 +2,6 @@
 
 import glob
 import os
-import shutil
 
 import numpy as np
 import pytest
@@ -141,13 +140,9 @@ class CacheFeaturesTest(testing_utils.TinyDataTestCase):
   def testTrainFromFeaturesContinuesIntoPhase2AndInference(self):
     out = os.path.join(self.root, "features_train")
     self._cache(out)
-    train_dir = os.path.join(self.root, "train_from_features")
-    os.makedirs(train_dir)
     step0 = os.path.join(self.train_dir, "model.ckpt-0")
-    for path in glob.glob(step0 + ".*"):
-      shutil.copy(path, train_dir)
-    with open(os.path.join(train_dir, "checkpoint"), "w") as f:
-      f.write('model_checkpoint_path: "model.ckpt-0"\n')
+    train_dir = testing_utils.start_train_dir_from(
+        step0, os.path.join(self.root, "train_from_features"))
     features = os.path.join(out, "features-train-?????-of-00002")
     result = testing_utils.run_module("im2txt.train", [
         "--features_file_pattern=" + features, "--train_dir=" + train_dir,

@@ -96,6 +96,18 @@ def train_tiny_model(paths, train_dir, config_file, steps, *extra):
   ] + list(extra))
 
 
+def start_train_dir_from(checkpoint_prefix, train_dir):
+  """A new train_dir whose only checkpoint is a copy of checkpoint_prefix."""
+  import glob  # pylint: disable=g-import-not-at-top
+  os.makedirs(train_dir)
+  for path in glob.glob(checkpoint_prefix + ".*"):
+    shutil.copy(path, train_dir)
+  with open(os.path.join(train_dir, "checkpoint"), "w") as f:
+    f.write('model_checkpoint_path: "%s"\n' % os.path.basename(
+        checkpoint_prefix))
+  return train_dir
+
+
 class TinyDataTestCase(unittest.TestCase):
   """Makes a tiny data set once per test class, and trains on it if asked.
 

@@ -115,7 +115,7 @@ def define_flags():
                     "How the --num_threads workers run: 'processes' (each "
                     "its own Python and TensorFlow, about 3 s to start; "
                     "scales with cores) or 'threads' of this process (the "
-                    "original; Python's lock limits it to about 1.3x at 2). "
+                    "original; Python's lock limits it to 1.1-1.5x at 2). "
                     "The output is the same.")
 
 
