@@ -239,6 +239,18 @@ def bench_builder(root, num_images):
   return {key: total / min(v) for key, v in times.items()}
 
 
+def _encoder_per_dtype(images):
+  """{dtype: frozen encoder output} for each compute dtype, one shared set
+  of variables."""
+  outputs = {}
+  for dtype in image_embedding.COMPUTE_DTYPES:
+    with tf.variable_scope(tf.get_variable_scope(), reuse=tf.AUTO_REUSE):
+      outputs[dtype] = image_embedding.inception_v3(
+          images, trainable=False, is_training=False, add_summaries=False,
+          compute_dtype=dtype)
+  return outputs
+
+
 def bench_encoder_dtypes(data_dir, image_size, repeats=10):
   """Median seconds per batch of 32 of the encoder in float32 and bfloat16.
 
@@ -257,13 +269,7 @@ def bench_encoder_dtypes(data_dir, image_size, repeats=10):
                        for e in encoded])
     batch = tf.Variable(tf.zeros([32, image_size, image_size, 3]),
                         trainable=False, collections=[])
-    outputs = {}
-    for dtype in image_embedding.COMPUTE_DTYPES:
-      with tf.variable_scope(tf.get_variable_scope(),
-                             reuse=tf.AUTO_REUSE):
-        outputs[dtype] = image_embedding.inception_v3(
-            batch, trainable=False, is_training=False, add_summaries=False,
-            compute_dtype=dtype)
+    outputs = _encoder_per_dtype(batch)
     calibrate = image_embedding.batch_norm_calibration_updates(batch)
     init = tf.global_variables_initializer()
   with tf.Session(graph=g) as sess:
@@ -298,12 +304,7 @@ def bench_encoder_sensitivity(model_dir, data_dir, num_images=32):
         e, is_training=False, height=config.image_height,
         width=config.image_width, resize_height=config.resize_height,
         resize_width=config.resize_width, thread_id=1) for e in encoded])
-    outputs = {}
-    for dtype in image_embedding.COMPUTE_DTYPES:
-      with tf.variable_scope(tf.get_variable_scope(), reuse=tf.AUTO_REUSE):
-        outputs[dtype] = image_embedding.inception_v3(
-            images, trainable=False, is_training=False, add_summaries=False,
-            compute_dtype=dtype)
+    outputs = _encoder_per_dtype(images)
     saver = tf.train.Saver(tf.get_collection(tf.GraphKeys.GLOBAL_VARIABLES,
                                              scope="InceptionV3"))
   with tf.Session(graph=g) as sess:

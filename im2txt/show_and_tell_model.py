@@ -65,6 +65,19 @@ STATE = "lstm/state:0"                 # float32 [batch, 2 * num_lstm_units]
 SOFTMAX = "softmax:0"                  # float32 [batch, vocab_size]
 
 
+def check_encoder_dtype(encoder_dtype, train_inception=False,
+                        features_file_pattern=""):
+  """Raises ValueError unless the encoder can run in `encoder_dtype` here:
+  a known dtype; bfloat16 only for a frozen encoder, and not when training
+  from cached features, where the encoder does not run."""
+  image_embedding.check_compute_dtype(encoder_dtype, train_inception)
+  if features_file_pattern and encoder_dtype != image_embedding.FLOAT32:
+    raise ValueError(
+        "--encoder_dtype has no effect with --features_file_pattern: the "
+        "encoder does not run when training from cached features; its dtype "
+        "is chosen when they are cached (cache_features --encoder_dtype).")
+
+
 class ShowAndTellModel(object):
   """Builds the Show and Tell graph for one mode (arXiv:1411.4555).
 
@@ -101,12 +114,7 @@ class ShowAndTellModel(object):
     if features_file_pattern and (mode != "train" or train_inception):
       raise ValueError("Cached features can only train the frozen-encoder "
                        "phase (mode \"train\", train_inception False).")
-    image_embedding.check_compute_dtype(encoder_dtype, train_inception)
-    if features_file_pattern and encoder_dtype != image_embedding.FLOAT32:
-      raise ValueError(
-          "The encoder does not run when training from cached features; "
-          "its dtype was chosen when they were cached "
-          "(cache_features --encoder_dtype).")
+    check_encoder_dtype(encoder_dtype, train_inception, features_file_pattern)
     if mode == "train" and config.num_preprocess_threads % 2:
       # Threads alternate two colour-distortion orders. Evaluation does not
       # distort, and may use one thread to read records strictly in order.

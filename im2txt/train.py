@@ -271,13 +271,9 @@ def main(unused_argv):
       raise ValueError("--features_file_pattern trains phase 1 only (the "
                        "encoder frozen); phase 2 needs images "
                        "(--input_file_pattern) and --train_inception=true.")
-    if features and FLAGS.encoder_dtype != image_embedding.FLOAT32:
-      raise ValueError("--encoder_dtype has no effect with "
-                       "--features_file_pattern: the encoder does not run. "
-                       "Choose it when caching (cache_features "
-                       "--encoder_dtype).")
-    image_embedding.check_compute_dtype(FLAGS.encoder_dtype,
-                                        FLAGS.train_inception)
+    # Before any work; the model checks the same when it is built.
+    show_and_tell_model.check_encoder_dtype(
+        FLAGS.encoder_dtype, FLAGS.train_inception, features)
     training_checks.check_vocab_size(
         features or model_config.input_file_pattern, model_config.vocab_size,
         features=bool(features))

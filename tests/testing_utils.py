@@ -1,5 +1,6 @@
 """Shared helpers of the tests: tiny configs, tiny data sets, subprocesses."""
 
+import glob
 import json
 import os
 import shutil
@@ -98,7 +99,6 @@ def train_tiny_model(paths, train_dir, config_file, steps, *extra):
 
 def start_train_dir_from(checkpoint_prefix, train_dir):
   """A new train_dir whose only checkpoint is a copy of checkpoint_prefix."""
-  import glob  # pylint: disable=g-import-not-at-top
   os.makedirs(train_dir)
   for path in glob.glob(checkpoint_prefix + ".*"):
     shutil.copy(path, train_dir)
