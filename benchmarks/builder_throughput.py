@@ -30,11 +30,12 @@ from PIL import Image
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 os.pardir))
 
-from im2txt.data import build_mscoco_data  # noqa: E402
+from im2txt.data import image_checks  # noqa: E402
+from im2txt.data import mscoco_builder  # noqa: E402
 from im2txt.data import demo_data  # noqa: E402
 
 
-class _NoCache(build_mscoco_data.ImageCache):
+class _NoCache(image_checks.ImageCache):
   """Decodes every image once per caption (the original builder's work)."""
 
   def load(self, filename, decoder):
@@ -62,7 +63,7 @@ def _time_build(paths, root, num_threads, cache, parallelism="threads"):
   start = time.perf_counter()
   try:
     # Shard counts divisible by both thread counts.
-    report = build_mscoco_data.build(
+    report = mscoco_builder.build(
         output_dir=out, word_counts_output_file=os.path.join(out, "wc.txt"),
         train_shards=4, val_shards=2, test_shards=2, num_threads=num_threads,
         cache=cache, parallelism=parallelism, **paths)

@@ -50,15 +50,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from im2txt import tf_compat  # noqa: E402,F401
 import tensorflow.compat.v1 as tf  # noqa: E402
 
-from im2txt import cache_features  # noqa: E402
-from im2txt import configuration  # noqa: E402
-from im2txt import run_inference  # noqa: E402
-from im2txt import train  # noqa: E402
-from im2txt.data import build_mscoco_data  # noqa: E402
-from im2txt.data import demo_data  # noqa: E402
-from im2txt.inference_utils import caption_generator  # noqa: E402
-from im2txt import caption_images  # noqa: E402
 from im2txt import caption_metrics  # noqa: E402
+from im2txt import captioning  # noqa: E402
+from im2txt import checkpoints  # noqa: E402
+from im2txt import configuration  # noqa: E402
+from im2txt import feature_cache  # noqa: E402
+from im2txt import training  # noqa: E402
+from im2txt.data import demo_data  # noqa: E402
+from im2txt.data import image_checks  # noqa: E402
+from im2txt.data import mscoco_builder  # noqa: E402
+from im2txt.data import schema  # noqa: E402
+from im2txt.inference_utils import caption_generator  # noqa: E402
 from im2txt.ops import image_embedding  # noqa: E402
 from im2txt.ops import image_processing  # noqa: E402
 
@@ -106,7 +108,7 @@ def make_data(root, num_train_images):
   devnull = open(os.devnull, "w")
   stdout, sys.stdout = sys.stdout, devnull
   try:
-    build_mscoco_data.build(
+    mscoco_builder.build(
         output_dir=out, word_counts_output_file=os.path.join(
             out, "word_counts.txt"), train_shards=4, val_shards=1,
         test_shards=1, num_threads=2, **paths)
@@ -138,7 +140,7 @@ def bench_training(config, data_dir, root, steps, memory_steps):
   training_config = configuration.TrainingConfig()
   config.input_file_pattern = os.path.join(data_dir, "train-?????-of-00004")
   out = {}
-  g, model, train_op, saver, _ = train.build_training_graph(
+  g, model, train_op, saver, _ = training.build_training_graph(
       config, training_config, train_inception=False)
   sess, stop = _start_session(g)
   checkpoint = saver.save(sess, os.path.join(root, "encoder", "model.ckpt"),
@@ -161,7 +163,7 @@ def bench_training(config, data_dir, root, steps, memory_steps):
   stop()
 
   # The image path with the bfloat16 encoder (same data, fresh graph).
-  g, _, train_op, _, _ = train.build_training_graph(
+  g, _, train_op, _, _ = training.build_training_graph(
       config, training_config, train_inception=False,
       encoder_dtype="bfloat16")
   sess, stop = _start_session(g)
@@ -170,12 +172,12 @@ def bench_training(config, data_dir, root, steps, memory_steps):
 
   # Cached features of the same encoder, and training from them.
   start = time.perf_counter()
-  summary = cache_features.cache_features(
+  summary = feature_cache.cache_features(
       config.input_file_pattern, os.path.join(root, "features"), config,
       checkpoint)
   out["cache_seconds"] = time.perf_counter() - start
   out["cache_images"] = summary["images"]
-  g, model, train_op, _, _ = train.build_training_graph(
+  g, model, train_op, _, _ = training.build_training_graph(
       config, training_config, train_inception=False,
       features_file_pattern=os.path.join(root, "features",
                                          "features-train-?????-of-00004"))
@@ -189,9 +191,9 @@ def bench_training(config, data_dir, root, steps, memory_steps):
 
 def bench_captioning(config, data_dir, checkpoint, num_images):
   configuration.save_configs(os.path.dirname(checkpoint), config)
-  g, model, restore_fn, vocab, _ = run_inference.load_model(
+  g, model, restore_fn, vocab, _ = captioning.load_model(
       checkpoint, os.path.join(data_dir, "word_counts.txt"))
-  images = [e for _, e, _ in caption_images.images_from_records(
+  images = [e for _, e, _ in captioning.images_from_records(
       os.path.join(data_dir, "train-?????-of-00004"))][:num_images]
   generator = caption_generator.CaptionGenerator(model, vocab)
   with tf.Session(graph=g) as sess:
@@ -233,7 +235,7 @@ def bench_builder(root, num_images):
   for threads, parallelism in [(1, "threads"), (2, "threads"),
                                (2, "processes")] * 2:
     elapsed, _ = builder_throughput._time_build(  # pylint: disable=protected-access
-        paths, root, threads, build_mscoco_data.ImageCache(), parallelism)
+        paths, root, threads, image_checks.ImageCache(), parallelism)
     times.setdefault((threads, parallelism), []).append(elapsed)
   total = num_images + num_images // 5
   return {key: total / min(v) for key, v in times.items()}
@@ -258,7 +260,7 @@ def bench_encoder_dtypes(data_dir, image_size, repeats=10):
   measured on demo images first (as train does for a random encoder), and
   run on the same preprocessed demo batch, alternating.
   """
-  encoded = [e for _, e, _ in caption_images.images_from_records(
+  encoded = [e for _, e, _ in captioning.images_from_records(
       os.path.join(data_dir, "train-?????-of-00004"))][:32]
   g = tf.Graph()
   with g.as_default():
@@ -293,8 +295,8 @@ def bench_encoder_sensitivity(model_dir, data_dir, num_images=32):
   bfloat16, and under float32 with N(0, 1e-3) noise added to the input
   pixels (in [-1, 1]; one JPEG level is 2/255), on val images."""
   checkpoint = tf.train.latest_checkpoint(model_dir)
-  config = configuration.model_config_for_checkpoint(model_dir)
-  encoded = [e for _, e, _ in caption_images.images_from_records(
+  config = checkpoints.model_config_for(model_dir)
+  encoded = [e for _, e, _ in captioning.images_from_records(
       os.path.join(data_dir, "val-?????-of-?????"))][:num_images]
   g = tf.Graph()
   with g.as_default():
@@ -306,7 +308,7 @@ def bench_encoder_sensitivity(model_dir, data_dir, num_images=32):
         resize_width=config.resize_width, thread_id=1) for e in encoded])
     outputs = _encoder_per_dtype(images)
     saver = tf.train.Saver(tf.get_collection(tf.GraphKeys.GLOBAL_VARIABLES,
-                                             scope="InceptionV3"))
+                                             scope=schema.ENCODER_SCOPE))
   with tf.Session(graph=g) as sess:
     saver.restore(sess, checkpoint)
     pixels = sess.run(preprocessed)
@@ -325,11 +327,11 @@ def bench_bfloat16_captions(captions_model_dir, captions_data_dir):
   """Top captions of the demo model's val + test images in both dtypes."""
   pattern = ",".join(os.path.join(captions_data_dir, split + "-?????-of-?????")
                      for split in ("val", "test"))
-  items = list(caption_images.images_from_records(pattern))
+  items = list(captioning.images_from_records(pattern))
   references = caption_metrics.references_from_records(pattern)
   out = {"images": len(items)}
   for dtype in image_embedding.COMPUTE_DTYPES:
-    g, model, restore_fn, vocab, _ = run_inference.load_model(
+    g, model, restore_fn, vocab, _ = captioning.load_model(
         captions_model_dir, os.path.join(captions_data_dir, "word_counts.txt"),
         encoder_dtype=dtype)
     generator = caption_generator.CaptionGenerator(model, vocab)
@@ -339,7 +341,7 @@ def bench_bfloat16_captions(captions_model_dir, captions_data_dir):
       for i in range(0, len(items), 32):
         for beams in generator.beam_search_batch(
             sess, [e for _, e, _ in items[i:i + 32]]):
-          captions.append(" ".join(run_inference.caption_words(beams[0],
+          captions.append(" ".join(captioning.caption_words(beams[0],
                                                                vocab)))
     results = {image_id: c for (image_id, _, _), c in zip(items, captions)}
     out[dtype] = captions

@@ -27,20 +27,19 @@ caption_metrics (BLEU-1..4, METEOR, ROUGE-L, CIDEr) and writes
     ``<output_dir>/caption_metrics.json`` ({step: {metric: score}}).
 """
 
+import itertools
 import json
-import os
 import time
 
-import im2txt  # noqa: F401
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
-from im2txt import caption_images
 from im2txt import caption_metrics
+from im2txt import captioning
 from im2txt import file_io
-from im2txt import inference_wrapper
+from im2txt.data import records
 from im2txt.inference_utils import caption_generator
-from im2txt.inference_utils import vocabulary
 
 SUMMARY_PREFIX = "caption_metrics/"
 METRICS_FILENAME = "caption_metrics.json"
@@ -65,24 +64,23 @@ class CaptionEvaluator(object):
       session_config: Optional tf.ConfigProto.
 
     Raises:
-      caption_metrics.MetricsError: If a metric is unavailable.
+      caption_metrics.MetricsError: If a metric is unavailable, or a record
+        of the split cannot be read.
       vocabulary.VocabularyFileError: If the vocabulary cannot be read.
-      ValueError: If the vocabulary is larger than the model's, or the split
-        has no images.
+      vocabulary.VocabularyMismatchError: If it is larger than the model's.
+      ValueError: If the split has no images.
     """
     self.metrics = caption_metrics.check_metrics(list(metrics))
-    self.vocab = vocabulary.Vocabulary(vocab_file)
-    if len(self.vocab) > model_config.vocab_size:
-      raise ValueError(
-          "Vocabulary %s has %d words (with <UNK>) but the model has "
-          "vocab_size %d." % (vocab_file, len(self.vocab),
-                              model_config.vocab_size))
-    self.images = []
-    for image_id, encoded, _ in caption_images.images_from_records(
-        input_file_pattern):
-      if len(self.images) >= num_images:
-        break
-      self.images.append((image_id, encoded, input_file_pattern))
+    self.vocab = captioning.load_vocabulary(vocab_file, model_config,
+                                            "the evaluated model")
+    try:
+      self.images = [
+          (image_id, encoded, input_file_pattern)
+          for image_id, encoded, _ in itertools.islice(
+              captioning.images_from_records(input_file_pattern),
+              num_images)]
+    except records.RecordReadError as e:
+      raise caption_metrics.MetricsError(str(e))
     if not self.images:
       raise ValueError("No images in %s to caption." % input_file_pattern)
     wanted = set(i for i, _, _ in self.images)
@@ -91,11 +89,8 @@ class CaptionEvaluator(object):
             input_file_pattern).items() if i in wanted}
     self.session_config = session_config
 
-    self.graph = tf.Graph()
-    with self.graph.as_default():
-      self.model = inference_wrapper.InferenceWrapper()
-      self.model.build_model(model_config)
-      self.saver = tf.train.Saver()
+    self.graph, self.model, self.saver = captioning.build_inference_graph(
+        model_config)
     self.graph.finalize()
     self.generator = caption_generator.CaptionGenerator(
         self.model, self.vocab, beam_size=beam_size,
@@ -103,11 +98,19 @@ class CaptionEvaluator(object):
 
   @property
   def num_images(self):
+    """How many images each checkpoint captions."""
     return len(self.images)
 
   def evaluate(self, checkpoint_path, global_step, summary_writer=None,
                output_dir=None):
     """Captions the images with one checkpoint and scores the captions.
+
+    Args:
+      checkpoint_path: The checkpoint prefix to restore.
+      global_step: Its global step (the summaries' step, the files' names).
+      summary_writer: Optional FileWriter for the caption_metrics/ summaries.
+      output_dir: Optional folder (local or gs://...) for captions-<step>.json
+        and caption_metrics.json.
 
     Returns:
       A dict metric name -> score.
@@ -115,7 +118,7 @@ class CaptionEvaluator(object):
     start = time.time()
     with tf.Session(graph=self.graph, config=self.session_config) as sess:
       self.saver.restore(sess, checkpoint_path)
-      results, _, failures = caption_images.caption_all(
+      results, _, failures = captioning.caption_all(
           sess, self.generator, self.vocab, self.images,
           log_every=max(len(self.images), 1))
     for name, problem in failures:
@@ -137,13 +140,12 @@ class CaptionEvaluator(object):
       summary_writer.flush()
     if output_dir:
       file_io.write_atomically(
-          os.path.join(output_dir, "captions-%d.json" % global_step),
+          file_io.join(output_dir, "captions-%d.json" % global_step),
           json.dumps(results, ensure_ascii=False).encode("utf-8"))
-      path = os.path.join(output_dir, METRICS_FILENAME)
+      path = file_io.join(output_dir, METRICS_FILENAME)
       history = {}
-      if tf.io.gfile.exists(path):  # eval_dir may be gs://...
-        with tf.io.gfile.GFile(path, "r") as f:
-          history = json.load(f)
+      if file_io.exists(path):  # eval_dir may be gs://...
+        history = json.loads(file_io.read_text(path))
       history[str(global_step)] = scores
       file_io.write_atomically(path, json.dumps(
           history, indent=2, sort_keys=True).encode("utf-8"))

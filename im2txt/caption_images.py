@@ -37,37 +37,28 @@ of --captions_file for image files.
 """
 
 import json
-import math
-import os
-import re
 import sys
-import time
 
 from absl import flags
 
 from im2txt import cli
-from im2txt import tf_compat  # noqa: F401
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
 from im2txt import caption_gallery
 from im2txt import caption_metrics
-from im2txt import run_inference
-from im2txt.data import schema
+from im2txt import captioning
+from im2txt import file_io
+from im2txt.data import records
 from im2txt.inference_utils import caption_generator
-from im2txt.inference_utils import inference_wrapper_base
-from im2txt.inference_utils import vocabulary
-from im2txt.ops import inputs
+from im2txt.ops import inputs as input_ops
 
 FLAGS = flags.FLAGS
 
 
 def define_flags():
   """Defines the command-line flags (only when run as a program)."""
-  flags.DEFINE_string("checkpoint_path", "",
-                      "Checkpoint prefix, or a directory with a `checkpoint` "
-                      "index file.")
-  flags.DEFINE_string("vocab_file", "", "word_counts.txt of the model.")
   flags.DEFINE_string("input_file_pattern", "",
                       "TFRecord pattern of a split to caption.")
   flags.DEFINE_string("input_files", "",
@@ -87,112 +78,57 @@ def define_flags():
   flags.DEFINE_string("captions_file", "",
                       "Optional MSCOCO captions JSON with reference captions "
                       "for the gallery of --input_files.")
-  run_inference.define_beam_search_flags()
-  for name in ("beam_size", "max_caption_length",
-               "length_normalization_factor", "model_config_file",
-               "encoder_dtype"):
-    flags.declare_key_flag(name)  # Listed under this binary's --help.
+  cli.define_captioning_flags(__name__)
   flags.register_validator("output_file", bool,
                            message="--output_file is required.")
 
 
-_TRAILING_NUMBER = re.compile(r"(\d+)\.[A-Za-z]+$")
-
-
-def images_from_records(file_pattern):
-  """Yields (image_id, encoded image) for each distinct image of a split."""
-  seen = set()
-  for path in inputs.match_input_files(file_pattern):
-    for serialized in tf.io.tf_record_iterator(path):
-      record = schema.parse_sequence_example_proto(serialized)
-      if record["image_id"] not in seen:
-        seen.add(record["image_id"])
-        yield record["image_id"], record["image"], path
-
-
-def image_files(input_files):
-  """Returns ([(image_id, filename)], unmatched patterns).
-
-  Raises:
-    ValueError: If a file name has no trailing number to use as image id.
-  """
-  filenames, unmatched = run_inference.expand_input_files(input_files)
-  items = []
-  for filename in filenames:
-    match = _TRAILING_NUMBER.search(os.path.basename(filename))
-    if not match:
-      raise ValueError("%s: no image id at the end of the file name (e.g. "
-                       "COCO_val2014_000000224477.jpg)" % filename)
-    items.append((int(match.group(1)), filename))
-  return items, unmatched
-
-
-def caption_all(sess, generator, vocab, images, log_every=50, batch_size=32):
-  """Captions (image_id, encoded, name) items, batch_size images at a time.
-
-  Batching and bad-image handling are run_inference.beam_search_in_batches'.
-
-  Returns:
-    (results, top_k, failures): results a list of {"image_id", "caption"},
-    top_k a list of {"image_id", "captions": [{"caption", "p"}]}, failures a
-    list of (name, problem).
-  """
-  results, top_k, failures = [], [], []
-  start = time.time()
-  next_log = log_every
-  for (image_id, _, name), captions in run_inference.beam_search_in_batches(
-      sess, generator, images, batch_size, lambda item: item[1]):
-    if captions is None:
-      failures.append((name, "image %d is not a decodable JPEG" % image_id))
-      continue
-    beams = [{"caption": " ".join(run_inference.caption_words(c, vocab)),
-              "p": math.exp(c.logprob)} for c in captions]
-    results.append({"image_id": image_id, "caption": beams[0]["caption"]})
-    top_k.append({"image_id": image_id, "captions": beams})
-    if len(results) >= next_log:
-      next_log += log_every
-      tf.logging.info("Captioned %d images (%.1f images/s)", len(results),
-                      len(results) / (time.time() - start))
-  elapsed = time.time() - start
-  tf.logging.info("Captioned %d images in %.1f s (%.1f images/s)",
-                  len(results), elapsed, len(results) / max(elapsed, 1e-9))
-  return results, top_k, failures
-
-
 def _keep_first(images, n, kept):
-  """Passes images through, keeping the first n's (name, bytes) in `kept`."""
+  """Passes (image_id, encoded, name) items through, keeping the first n's
+  (name, bytes) in `kept` (image_id -> (name, bytes))."""
   for image_id, encoded, name in images:
     if len(kept) < n:
       kept[image_id] = (name, encoded)
     yield image_id, encoded, name
 
 
+def _images(failures):
+  """The (image_id, encoded image, name) items of the flags' input."""
+  if FLAGS.input_file_pattern:
+    return captioning.images_from_records(FLAGS.input_file_pattern)
+  items, unmatched = captioning.image_files_with_ids(FLAGS.input_files)
+  failures.extend((p, "no file matches this pattern") for p in unmatched)
+  image_ids = {filename: image_id for image_id, filename in items}
+  return ((image_ids[filename], data, filename)
+          for filename, data in captioning.read_image_files(
+              [filename for _, filename in items], failures))
+
+
+def _references():
+  """The gallery's reference captions: image_id -> [captions]."""
+  if FLAGS.input_file_pattern:
+    return caption_metrics.references_from_records(FLAGS.input_file_pattern)
+  if FLAGS.captions_file:
+    return caption_metrics.references_from_captions_json(FLAGS.captions_file)
+  return {}
+
+
 def main(unused_argv):
+  tf.logging.set_verbosity(tf.logging.INFO)
   failures = []
   try:
     if bool(FLAGS.input_file_pattern) == bool(FLAGS.input_files):
       raise ValueError("Give exactly one of --input_file_pattern and "
                        "--input_files.")
-    g, model, restore_fn, vocab, _ = run_inference.load_model(
+    g, model, restore_fn, vocab, _ = captioning.load_model(
         FLAGS.checkpoint_path, FLAGS.vocab_file, FLAGS.model_config_file,
         FLAGS.encoder_dtype)
     generator = caption_generator.CaptionGenerator(
         model, vocab, beam_size=FLAGS.beam_size,
         max_caption_length=FLAGS.max_caption_length,
         length_normalization_factor=FLAGS.length_normalization_factor)
-    if FLAGS.input_file_pattern:
-      images = images_from_records(FLAGS.input_file_pattern)
-    else:
-      items, unmatched = image_files(FLAGS.input_files)
-      failures.extend((p, "no file matches this pattern") for p in unmatched)
-
-      image_ids = {filename: image_id for image_id, filename in items}
-      images = ((image_ids[filename], data, filename)
-                for filename, data in run_inference.read_image_files(
-                    [filename for _, filename in items], failures))
-  except (run_inference.InferenceSetupError,
-          inference_wrapper_base.CheckpointNotFoundError,
-          vocabulary.VocabularyFileError, ValueError) as e:
+    images = _images(failures)
+  except captioning.SETUP_ERRORS as e:
     sys.exit("caption_images: error: %s" % e)
 
   if FLAGS.max_images:
@@ -200,27 +136,24 @@ def main(unused_argv):
   kept = {}  # image_id -> (name, encoded image) of the gallery's images.
   if FLAGS.gallery_dir:
     images = _keep_first(images, FLAGS.gallery_max_images, kept)
-  with tf.Session(graph=g) as sess:
-    restore_fn(sess)
-    results, top_k, more_failures = caption_all(
-        sess, generator, vocab, images, batch_size=FLAGS.batch_size)
+  try:
+    with tf.Session(graph=g) as sess:
+      restore_fn(sess)
+      results, top_k, more_failures = captioning.caption_all(
+          sess, generator, vocab, images, batch_size=FLAGS.batch_size)
+  except (records.RecordReadError, input_ops.NoInputFilesError) as e:
+    sys.exit("caption_images: error: %s" % e)
   failures.extend(more_failures)
 
-  with open(FLAGS.output_file, "w", encoding="utf-8") as f:
-    json.dump(results, f, ensure_ascii=False)
+  file_io.write_atomically(FLAGS.output_file,
+                           json.dumps(results, ensure_ascii=False))
   if FLAGS.top_k_file:
-    with open(FLAGS.top_k_file, "w", encoding="utf-8") as f:
-      json.dump(top_k, f, ensure_ascii=False, indent=1)
+    file_io.write_atomically(FLAGS.top_k_file,
+                             json.dumps(top_k, ensure_ascii=False, indent=1))
   print("Wrote %d captions to %s" % (len(results), FLAGS.output_file))
   if FLAGS.gallery_dir:
     try:
-      references = {}
-      if FLAGS.input_file_pattern:
-        references = caption_metrics.references_from_records(
-            FLAGS.input_file_pattern)
-      elif FLAGS.captions_file:
-        references = caption_metrics.references_from_captions_json(
-            FLAGS.captions_file)
+      references = _references()
     except caption_metrics.MetricsError as e:
       sys.exit("caption_images: error: %s" % e)
     entries = [caption_gallery.GalleryEntry(

@@ -40,7 +40,7 @@ import im2txt  # noqa: F401
 
 import tensorflow.compat.v1 as tf
 
-from im2txt.data import schema
+from im2txt.data import records
 
 METRICS = ("Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "METEOR", "ROUGE_L",
            "CIDEr")
@@ -101,14 +101,21 @@ def references_from_captions_json(captions_file):
 
 
 def references_from_records(file_pattern, start_word="<S>", end_word="</S>"):
-  """Returns image_id -> [captions] from the records of a split."""
+  """Returns image_id -> [captions] from the records of a split.
+
+  Raises:
+    MetricsError: If a record file cannot be read (named, with the record).
+  """
   from im2txt.ops import inputs  # pylint: disable=g-import-not-at-top
   references = collections.defaultdict(list)
-  for path in inputs.match_input_files(file_pattern):
-    for serialized in tf.io.tf_record_iterator(path):
-      record = schema.parse_sequence_example_proto(serialized)
-      words = [w for w in record["caption"] if w not in (start_word, end_word)]
-      references[record["image_id"]].append(" ".join(words))
+  try:
+    for path in inputs.match_input_files(file_pattern):
+      for record in records.read_sequence_examples(path):
+        words = [w for w in record["caption"]
+                 if w not in (start_word, end_word)]
+        references[record["image_id"]].append(" ".join(words))
+  except records.RecordReadError as e:
+    raise MetricsError(str(e))
   return dict(references)
 
 

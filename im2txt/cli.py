@@ -50,21 +50,58 @@ def run_main(main, module_name, define_flags=None):
     raise
 
 
+def _flag_module(module_name):
+  """The module name absl lists a binary's flags under in --help."""
+  if module_name == "__main__":
+    return sys.argv[0]  # As absl names a script's own flags.
+  return module_name
+
+
 def define_encoder_dtype_flag(module_name):
   """Defines --encoder_dtype for the binary of `module_name`.
 
   (image_embedding.COMPUTE_DTYPES; not imported here, to keep this module
   free of TensorFlow.)
   """
-  if module_name == "__main__":
-    module_name = sys.argv[0]  # As absl names a script's own flags.
   flags.DEFINE_enum(
       "encoder_dtype", "float32", ["float32", "bfloat16"],
       "Arithmetic of the frozen Inception v3 encoder. bfloat16 runs its "
       "convolutions about twice as fast on processors with bfloat16 "
       "instructions (AVX-512 BF16, AMX) and changes features slightly "
       "(see benchmarks/README.md); checkpoints are the same either way.",
-      module_name=module_name)
+      module_name=_flag_module(module_name))
+
+
+def define_captioning_flags(module_name):
+  """Defines the flags of the binaries that caption with a checkpoint.
+
+  --checkpoint_path, --vocab_file, the beam search's --beam_size,
+  --max_caption_length and --length_normalization_factor, and
+  --model_config_file and --encoder_dtype, for run_inference and
+  caption_images (one definition, one help text).
+  """
+  module_name = _flag_module(module_name)
+  flags.DEFINE_string("checkpoint_path", "",
+                      "Model checkpoint prefix, or a directory holding a "
+                      "`checkpoint` index file (its latest checkpoint).",
+                      module_name=module_name)
+  flags.DEFINE_string("vocab_file", "",
+                      "Text file containing the vocabulary (word_counts.txt).",
+                      module_name=module_name)
+  flags.DEFINE_integer("beam_size", 3, "Beam size of the caption search.",
+                       module_name=module_name)
+  flags.DEFINE_integer("max_caption_length", 20,
+                       "Maximum caption length in words, start and end words "
+                       "included.", module_name=module_name)
+  flags.DEFINE_float("length_normalization_factor", 0.0,
+                     "If > 0, complete captions are scored "
+                     "logprob / length**factor (favours longer captions).",
+                     module_name=module_name)
+  flags.DEFINE_string("model_config_file", "",
+                      "Optional ModelConfig JSON; default: model_config.json "
+                      "beside the checkpoint, else the built-in defaults.",
+                      module_name=module_name)
+  define_encoder_dtype_flag(module_name)
 
 
 _HELP_FLAGS = frozenset(["-h", "-?", "--help", "--helpshort", "--helpfull",

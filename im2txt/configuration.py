@@ -26,9 +26,9 @@ fields, instead of failing deep inside a checkpoint restore.
 """
 
 import json
-import os
 
 from im2txt import file_io
+from im2txt.data import schema
 
 # Names of the JSON files written beside the checkpoints.
 MODEL_CONFIG_FILENAME = "model_config.json"
@@ -86,11 +86,17 @@ class _ConfigBase(object):
   @classmethod
   def from_json_file(cls, path):
     """Reads a configuration written by `to_json_string`."""
-    with open(path, "r", encoding="utf-8") as f:
-      try:
-        values = json.load(f)
-      except ValueError as e:
-        raise ValueError("%s is not valid JSON: %s" % (path, e))
+    try:
+      text = file_io.read_text(path)
+    except OSError as e:
+      raise ValueError("%s: cannot read the configuration (%s)" % (path, e))
+    try:
+      values = json.loads(text)
+    except ValueError as e:
+      raise ValueError("%s is not valid JSON: %s" % (path, e))
+    if not isinstance(values, dict):
+      raise ValueError("%s: expected a JSON object of %s fields"
+                       % (path, cls.__name__))
     return cls.from_dict(values)
 
   def __eq__(self, other):
@@ -122,9 +128,9 @@ class ModelConfig(_ConfigBase):
     self.num_input_reader_threads = 1
 
     # Name of the SequenceExample context feature containing image data.
-    self.image_feature_name = "image/data"
+    self.image_feature_name = schema.IMAGE_DATA_KEY
     # Name of the SequenceExample feature list containing integer captions.
-    self.caption_feature_name = "image/caption_ids"
+    self.caption_feature_name = schema.CAPTION_IDS_KEY
 
     # Number of unique words in the vocab (plus 1, for <UNK>). The default
     # value is larger than the expected actual vocab size (about 11520 on
@@ -210,14 +216,14 @@ def save_configs(train_dir, model_config, training_config=None):
   if training_config is not None:
     items.append((TRAINING_CONFIG_FILENAME, training_config))
   for filename, config in items:
-    file_io.write_atomically(os.path.join(train_dir, filename),
+    file_io.write_atomically(file_io.join(train_dir, filename),
                              config.to_json_string().encode("utf-8"))
 
 
 def load_model_config(train_dir):
   """Returns the ModelConfig saved in `train_dir`, or None if there is none."""
-  path = os.path.join(train_dir, MODEL_CONFIG_FILENAME)
-  if not os.path.exists(path):
+  path = file_io.join(train_dir, MODEL_CONFIG_FILENAME)
+  if not file_io.exists(path):
     return None
   return ModelConfig.from_json_file(path)
 
@@ -241,22 +247,3 @@ def check_compatible(saved, current, source):
         "checkpoints there cannot be restored into this model; use a new "
         "--train_dir, or the configuration the checkpoints were trained with."
         % (source, "; ".join(diffs)))
-
-
-def model_config_for_checkpoint(checkpoint_path, model_config_file=""):
-  """Returns the ModelConfig to rebuild the graph of a checkpoint.
-
-  Args:
-    checkpoint_path: A checkpoint prefix or a directory of checkpoints.
-    model_config_file: Optional JSON file that takes precedence.
-
-  Returns:
-    The ModelConfig from model_config_file if given, else the one saved by
-    train beside the checkpoint (model_config.json), else the defaults.
-  """
-  if model_config_file:
-    return ModelConfig.from_json_file(model_config_file)
-  directory = (checkpoint_path if os.path.isdir(checkpoint_path)
-               else os.path.dirname(checkpoint_path))
-  saved = load_model_config(directory or ".")
-  return saved if saved is not None else ModelConfig()

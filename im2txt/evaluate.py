@@ -54,11 +54,9 @@ from im2txt import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
 from im2txt import caption_evaluation
-from im2txt import caption_metrics
-from im2txt import configuration
+from im2txt import checkpoints
 from im2txt import file_io
 from im2txt import show_and_tell_model
-from im2txt.inference_utils import vocabulary
 from im2txt.ops import inputs as input_ops
 
 FLAGS = flags.FLAGS
@@ -104,8 +102,6 @@ def define_flags():
       lambda f: f["num_caption_eval_images"] <= 0 or bool(f["vocab_file"]),
       message="--num_caption_eval_images needs --vocab_file.")
 
-
-tf.logging.set_verbosity(tf.logging.INFO)
 
 EVALUATED_STEPS_FILENAME = "evaluated_steps.json"
 
@@ -185,22 +181,23 @@ def checkpoints_to_evaluate(checkpoint_dir, evaluated_steps):
       path = os.path.join(checkpoint_dir, path)
     if not tf.gfile.Exists(path + ".index"):
       continue
-    step = int(tf.train.load_checkpoint(path).get_tensor("global_step"))
+    step = checkpoints.global_step(path)
     if step not in evaluated_steps:
       pending.append((step, path))
   return sorted(pending)
 
 
 def load_evaluated_steps(eval_dir):
-  path = os.path.join(eval_dir, EVALUATED_STEPS_FILENAME)
-  if not tf.gfile.Exists(path):
+  """The global steps already evaluated into eval_dir (a set of ints)."""
+  path = file_io.join(eval_dir, EVALUATED_STEPS_FILENAME)
+  if not file_io.exists(path):
     return set()
-  with tf.gfile.GFile(path, "r") as f:
-    return set(json.load(f))
+  return set(json.loads(file_io.read_text(path)))
 
 
 def save_evaluated_steps(eval_dir, steps):
-  file_io.write_atomically(os.path.join(eval_dir, EVALUATED_STEPS_FILENAME),
+  """Records the evaluated global steps in eval_dir (atomically)."""
+  file_io.write_atomically(file_io.join(eval_dir, EVALUATED_STEPS_FILENAME),
                            json.dumps(sorted(steps)).encode("utf-8"))
 
 
@@ -254,16 +251,28 @@ def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
   """Builds the eval graph and evaluates new checkpoints in a loop.
 
   Args:
+    input_file_pattern: TFRecord pattern of the split (usually val).
+    checkpoint_dir: The train_dir whose checkpoints to evaluate.
+    eval_dir: Folder of the event files and evaluated_steps.json.
+    eval_interval_secs: Seconds from the start of one pass over the
+      checkpoints to the start of the next.
+    num_eval_examples: Examples per perplexity evaluation.
+    min_global_step: Checkpoints of a smaller global step are skipped.
+    run_once_only: Evaluate what is there once, then return.
+    eval_on_cpu: Hide the GPUs from the evaluation sessions.
+    model_config_file: Optional ModelConfig JSON; default: the
+      model_config.json in checkpoint_dir, else the defaults.
     caption_evaluator_fn: Optional function of (model_config, session_config)
       returning a caption_evaluation.CaptionEvaluator, run on each checkpoint
       after its perplexity.
 
   Returns:
-    A dict {global_step: perplexity} of this call's evaluations.
+    A dict {global_step: perplexity} of this call's evaluations (only with
+    run_once_only; otherwise it loops for ever).
   """
-  tf.gfile.MakeDirs(eval_dir)
-  model_config = configuration.model_config_for_checkpoint(
-      checkpoint_dir, model_config_file)
+  file_io.makedirs(eval_dir)
+  model_config = checkpoints.model_config_for(checkpoint_dir,
+                                              model_config_file)
   model_config.input_file_pattern = input_file_pattern
   session_config = None
   if eval_on_cpu:
@@ -317,6 +326,7 @@ def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
 
 
 def main(unused_argv):
+  tf.logging.set_verbosity(tf.logging.INFO)
   try:
     input_ops.match_input_files(FLAGS.input_file_pattern)
   except input_ops.NoInputFilesError as e:
@@ -330,8 +340,9 @@ def main(unused_argv):
             FLAGS.num_caption_eval_images,
             beam_size=FLAGS.caption_eval_beam_size,
             session_config=session_config)
-      except (caption_metrics.MetricsError, vocabulary.VocabularyFileError,
-              ValueError) as e:
+      except ValueError as e:
+        # MetricsError, VocabularyFileError and VocabularyMismatchError are
+        # ValueErrors.
         sys.exit("evaluate: error: %s" % e)
   run(FLAGS.input_file_pattern, FLAGS.checkpoint_dir, FLAGS.eval_dir,
       eval_interval_secs=FLAGS.eval_interval_secs,

@@ -45,6 +45,7 @@ from im2txt import tf_compat  # noqa: F401  (TF1 behaviour, tf-slim fixes)
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from im2txt.data import schema
 from im2txt.ops import feature_inputs
 from im2txt.ops import image_embedding
 from im2txt.ops import image_processing
@@ -311,7 +312,7 @@ class ShowAndTellModel(object):
           is_training=self.is_training(),
           compute_dtype=self.encoder_dtype)
     self.inception_variables = tf.get_collection(
-        tf.GraphKeys.GLOBAL_VARIABLES, scope="InceptionV3")
+        tf.GraphKeys.GLOBAL_VARIABLES, scope=schema.ENCODER_SCOPE)
 
     # [batch, 2048] -> [batch, embedding_size], linear, no bias.
     with tf.variable_scope("image_embedding") as scope:

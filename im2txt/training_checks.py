@@ -24,19 +24,16 @@ file and says what to do, before any graph is built or step is run:
   checked against the word_counts.txt beside the records when there is one,
   and against the ids of a sample of records;
 * the Inception v3 checkpoint holds every encoder variable with the right
-  shape (CheckpointMismatchError);
+  shape (checkpoints.check_has_variables, CheckpointMismatchError);
 * cached features were computed by the encoder that training restores, at
   the model's image size (FeatureMismatchError).
 """
 
-import os
-
-from im2txt import tf_compat  # noqa: F401  (TF1 behaviour)
-
-import tensorflow.compat.v1 as tf
-
+from im2txt import file_io
 from im2txt.data import feature_records
+from im2txt.data import records
 from im2txt.data import schema
+from im2txt.inference_utils import vocabulary
 from im2txt.ops import feature_inputs
 from im2txt.ops import inputs as input_ops
 
@@ -45,25 +42,13 @@ _RECORDS_PER_FILE = 200
 _FILES_SAMPLED = 4
 
 
-class VocabularyMismatchError(ValueError):
-  """The data's word ids do not fit the model's vocabulary size."""
-
-
-class CheckpointMismatchError(ValueError):
-  """A checkpoint lacks variables the model needs, or has other shapes."""
+# The data's word ids do not fit the model's vocabulary size (one error type
+# for train's check and for captioning).
+VocabularyMismatchError = vocabulary.VocabularyMismatchError
 
 
 class FeatureMismatchError(ValueError):
   """Cached features do not belong to the encoder or model being trained."""
-
-
-def _records(path):
-  try:
-    for serialized in tf.io.tf_record_iterator(path):
-      yield serialized
-  except tf.errors.DataLossError as e:
-    raise VocabularyMismatchError("%s: not a TFRecord file, or corrupted (%s)"
-                                  % (path, e.message))
 
 
 def _record_caption_ids(serialized, features):
@@ -93,73 +78,40 @@ def check_vocab_size(file_pattern, vocab_size, features=False):
     files = feature_inputs.match_feature_files(file_pattern)
   else:
     files = input_ops.match_input_files(file_pattern)
-  vocab_file = os.path.join(os.path.dirname(files[0]), "word_counts.txt")
-  if tf.gfile.Exists(vocab_file):
-    with tf.gfile.GFile(vocab_file, "r") as f:
-      num_words = sum(1 for line in f if line.strip())
+  vocab_file = file_io.join(file_io.dirname(files[0]), "word_counts.txt")
+  if file_io.exists(vocab_file):
+    num_words = sum(1 for line in file_io.read_text(vocab_file).splitlines()
+                    if line.strip())
     # The reader appends <UNK>, whose id is the number of lines.
-    if num_words + 1 > vocab_size:
-      raise VocabularyMismatchError(
-          "%s lists %d words (%d ids with <UNK>) but the model's vocab_size "
-          "is %d. Set vocab_size to at least %d in the model config."
-          % (vocab_file, num_words, num_words + 1, vocab_size, num_words + 1))
+    vocabulary.check_fits_model(
+        vocab_file, num_words + 1, vocab_size, "the model config",
+        "Set vocab_size to at least %d in the model config." % (num_words + 1))
   max_id = -1
   for path in files[:_FILES_SAMPLED]:
-    for i, serialized in enumerate(_records(path)):
-      if i >= _RECORDS_PER_FILE:
-        break
-      try:
-        ids = _record_caption_ids(serialized, features)
-      except ValueError as e:
-        raise VocabularyMismatchError("%s (record %d): not a %s record (%s)" % (
-            path, i, "feature" if features else "caption", e))
-      if ids and max(ids) >= vocab_size:
-        raise VocabularyMismatchError(
-            "%s (record %d) has word id %d, outside the model's vocab_size %d. "
-            "The records were built with a larger vocabulary; set vocab_size "
-            "to at least %d." % (path, i, max(ids), vocab_size, max(ids) + 1))
-      max_id = max([max_id] + list(ids))
+    try:
+      for i, serialized in enumerate(records.read_records(path)):
+        if i >= _RECORDS_PER_FILE:
+          break
+        try:
+          ids = _record_caption_ids(serialized, features)
+        except ValueError as e:
+          raise VocabularyMismatchError(
+              "%s (record %d): not a %s record (%s)"
+              % (path, i, "feature" if features else "caption", e))
+        check_ids_fit(ids, vocab_size, path, i)
+        max_id = max([max_id] + list(ids))
+    except records.RecordReadError as e:
+      raise VocabularyMismatchError(str(e))
   return max_id
 
 
-def check_checkpoint_has_variables(checkpoint_path, variables):
-  """Checks that a checkpoint holds every variable with the right shape.
-
-  Args:
-    checkpoint_path: A checkpoint prefix (e.g. /ckpt/inception_v3.ckpt).
-    variables: The graph variables that will be restored from it.
-
-  Raises:
-    CheckpointMismatchError: If the checkpoint cannot be read, or misses a
-      variable, or stores one with another shape.
-  """
-  try:
-    reader = tf.train.load_checkpoint(checkpoint_path)
-  except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError) as e:
-    raise CheckpointMismatchError(
-        "Cannot read checkpoint %s: %s. Pass the checkpoint prefix (for "
-        "example inception_v3.ckpt), not one of its .index/.data files."
-        % (checkpoint_path, str(e).splitlines()[0]))
-  shapes = reader.get_variable_to_shape_map()
-  missing, wrong = [], []
-  for var in variables:
-    name = var.op.name
-    if name not in shapes:
-      missing.append(name)
-    elif list(shapes[name]) != var.shape.as_list():
-      wrong.append("%s: checkpoint %s, model %s"
-                   % (name, shapes[name], var.shape.as_list()))
-  if missing or wrong:
-    parts = []
-    if missing:
-      parts.append("%d variables missing (e.g. %s)"
-                   % (len(missing), ", ".join(missing[:3])))
-    if wrong:
-      parts.append("%d with other shapes (e.g. %s)"
-                   % (len(wrong), "; ".join(wrong[:3])))
-    raise CheckpointMismatchError(
-        "Checkpoint %s does not match the model: %s."
-        % (checkpoint_path, " and ".join(parts)))
+def check_ids_fit(ids, vocab_size, path, index):
+  """Raises VocabularyMismatchError if a record's ids exceed vocab_size."""
+  if ids and max(ids) >= vocab_size:
+    raise VocabularyMismatchError(
+        "%s (record %d) has word id %d, outside the model's vocab_size %d. "
+        "The records were built with a larger vocabulary; set vocab_size "
+        "to at least %d." % (path, index, max(ids), vocab_size, max(ids) + 1))
 
 
 def check_features_match_encoder(file_pattern, encoder_checkpoint,
@@ -184,7 +136,7 @@ def check_features_match_encoder(file_pattern, encoder_checkpoint,
   fingerprint = feature_records.encoder_fingerprint(encoder_checkpoint)
   for path in files:
     sidecar = feature_records.sidecar_path(path)
-    if not tf.gfile.Exists(sidecar):
+    if not file_io.exists(sidecar):
       raise FeatureMismatchError(
           "%s has no description %s: is it a feature shard written by "
           "cache_features (and complete)?" % (path, sidecar))

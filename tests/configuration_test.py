@@ -4,6 +4,7 @@ import os
 import tempfile
 import unittest
 
+from im2txt import checkpoints
 from im2txt import configuration
 
 
@@ -63,13 +64,13 @@ class ConfigurationTest(unittest.TestCase):
 
   def testModelConfigForCheckpointPrefersSavedConfig(self):
     with tempfile.TemporaryDirectory() as d:
-      self.assertEqual(configuration.model_config_for_checkpoint(d),
+      self.assertEqual(checkpoints.model_config_for(d),
                        configuration.ModelConfig())
       c = configuration.ModelConfig()
       c.vocab_size = 99
       configuration.save_configs(d, c)
-      self.assertEqual(configuration.model_config_for_checkpoint(d).vocab_size, 99)
-      self.assertEqual(configuration.model_config_for_checkpoint(
+      self.assertEqual(checkpoints.model_config_for(d).vocab_size, 99)
+      self.assertEqual(checkpoints.model_config_for(
           os.path.join(d, "model.ckpt-5")).vocab_size, 99)
 
 

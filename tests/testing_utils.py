@@ -43,12 +43,12 @@ def write_config(config, path):
 def make_tiny_dataset(root, num_train_images=24, num_val_images=40,
                       shards=(2, 1, 1), seed=0):
   """Demo images + the builder's records under root; returns a dict of paths."""
-  from im2txt.data import build_mscoco_data  # pylint: disable=g-import-not-at-top
+  from im2txt.data import mscoco_builder  # pylint: disable=g-import-not-at-top
   from im2txt.data import demo_data  # pylint: disable=g-import-not-at-top
   raw = demo_data.generate(os.path.join(root, "raw-data"), num_train_images,
                            num_val_images, image_size=(64, 48), seed=seed)
   output_dir = os.path.join(root, "data")
-  report = build_mscoco_data.build(
+  report = mscoco_builder.build(
       output_dir=output_dir,
       word_counts_output_file=os.path.join(output_dir, "word_counts.txt"),
       train_shards=shards[0], val_shards=shards[1], test_shards=shards[2],

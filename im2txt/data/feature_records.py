@@ -43,13 +43,16 @@ import json
 
 import numpy as np
 
+from im2txt import file_io
+from im2txt.data import schema
+
 IMAGE_ID_KEY = "image/image_id"
 FEATURES_KEY = "image/features"
 NUM_CROPS_KEY = "image/num_crops"
 CAPTION_IDS_KEY = "image/caption_ids"
 CAPTION_LENGTHS_KEY = "image/caption_lengths"
 
-ENCODER_SCOPE = "InceptionV3"
+ENCODER_SCOPE = schema.ENCODER_SCOPE
 
 
 def _tf():
@@ -194,8 +197,7 @@ class FeatureShardInfo(object):
   def from_json_file(cls, path):
     """Reads a sidecar; ValueError names the file if it is unreadable."""
     try:
-      with open(path, encoding="utf-8") as f:
-        return cls(**json.load(f))
+      return cls(**json.loads(file_io.read_text(path)))
     except (OSError, ValueError, TypeError) as e:
       raise ValueError("%s: not a feature shard description (%s)" % (path, e))
 

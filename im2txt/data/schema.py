@@ -26,9 +26,11 @@ One record is one image-caption pair, a ``tf.train.SequenceExample``:
                        tokens; unknown words map to the unknown-word id,
                        which equals the number of lines in word_counts.txt)
 
-The writer (:mod:`im2txt.data.build_mscoco_data`), the model's input reader
+The writer (:mod:`im2txt.data.shard_writer`), the model's input reader
 (:mod:`im2txt.ops.inputs` via :class:`im2txt.configuration.ModelConfig`) and
 the tests all use the keys and helpers below; nothing else spells them out.
+The encoder's variable scope, which checkpoints depend on, is defined here
+too (ENCODER_SCOPE).
 This module does not import TensorFlow's graph machinery; it only builds and
 parses protocol buffers.
 """
@@ -37,6 +39,10 @@ IMAGE_ID_KEY = "image/image_id"
 IMAGE_DATA_KEY = "image/data"
 CAPTION_KEY = "image/caption"
 CAPTION_IDS_KEY = "image/caption_ids"
+
+# Variable scope of the Inception v3 encoder: the official checkpoint's names
+# start with it, and so do the encoder variables of every im2txt checkpoint.
+ENCODER_SCOPE = "InceptionV3"
 
 
 def _tf():

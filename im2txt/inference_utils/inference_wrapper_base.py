@@ -31,62 +31,18 @@ is the LSTM's [c | h] concatenation.
 
 Subclasses implement ``build_model``, ``feed_image`` and ``inference_step``;
 this class builds the graph from a config or from serialized GraphDef and
-SaverDef files, and returns a function that restores a checkpoint.
+SaverDef files, and returns a function that restores a checkpoint (resolved
+by :func:`im2txt.checkpoints.resolve`). The captioning library
+(:mod:`im2txt.captioning`) drives a wrapper over many images.
 """
 
 import os.path
 
-import im2txt  # noqa: F401
+import im2txt  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
-
-class CheckpointNotFoundError(ValueError):
-  """A checkpoint path or directory holds no usable checkpoint."""
-
-
-def resolve_checkpoint_path(checkpoint_path):
-  """Turns a checkpoint prefix or a directory into a checkpoint prefix.
-
-  Args:
-    checkpoint_path: A checkpoint prefix (e.g. train/model.ckpt-2000), or a
-      directory that holds a `checkpoint` index file.
-
-  Returns:
-    The checkpoint prefix.
-
-  Raises:
-    CheckpointNotFoundError: If nothing usable is there; the message says
-      what was found instead.
-  """
-  if not checkpoint_path:
-    raise CheckpointNotFoundError("No checkpoint path given (--checkpoint_path).")
-  if tf.gfile.IsDirectory(checkpoint_path):
-    latest = tf.train.latest_checkpoint(checkpoint_path)
-    if not latest:
-      index = os.path.join(checkpoint_path, "checkpoint")
-      if tf.gfile.Exists(index):
-        raise CheckpointNotFoundError(
-            "The checkpoint index %s lists no checkpoint whose files exist."
-            % index)
-      raise CheckpointNotFoundError(
-          "No checkpoint file found in: %s (the directory has no file named "
-          "'checkpoint'; pass the checkpoint prefix itself, e.g. "
-          "%s/model.ckpt-NNNN)" % (checkpoint_path, checkpoint_path))
-    return latest
-  if not tf.gfile.Exists(checkpoint_path + ".index"):
-    hint = ""
-    for suffix in (".index", ".meta", ".data-00000-of-00001"):
-      if checkpoint_path.endswith(suffix):
-        hint = (" Pass the prefix without %r: %s"
-                % (suffix, checkpoint_path[:-len(suffix)]))
-    if not tf.gfile.Exists(checkpoint_path):
-      raise CheckpointNotFoundError(
-          "Checkpoint %s not found.%s" % (checkpoint_path, hint))
-    raise CheckpointNotFoundError(
-        "%s is not a checkpoint prefix (no %s.index).%s"
-        % (checkpoint_path, checkpoint_path, hint))
-  return checkpoint_path
+from im2txt import checkpoints
 
 
 class InferenceWrapperBase(object):
@@ -108,9 +64,10 @@ class InferenceWrapperBase(object):
       saver: The Saver to restore with.
 
     Raises:
-      CheckpointNotFoundError: If there is no checkpoint at checkpoint_path.
+      checkpoints.CheckpointNotFoundError: If there is no checkpoint at
+        checkpoint_path.
     """
-    checkpoint_path = resolve_checkpoint_path(checkpoint_path)
+    checkpoint_path = checkpoints.resolve(checkpoint_path)
 
     def _restore_fn(sess):
       tf.logging.info("Loading model from checkpoint: %s", checkpoint_path)

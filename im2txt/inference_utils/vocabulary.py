@@ -32,6 +32,35 @@ class VocabularyFileError(ValueError):
   """The vocabulary file is missing or malformed."""
 
 
+class VocabularyMismatchError(ValueError):
+  """A vocabulary (or the data's word ids) does not fit the model."""
+
+
+def check_fits_model(vocab_file, num_ids, vocab_size, model, advice):
+  """The one rule of train's pre-flight check and of captioning.
+
+  A model whose softmax has vocab_size classes can use a vocabulary of at
+  most vocab_size ids, <UNK> included (a wider softmax is allowed, as the
+  original's 12000 for about 11520 words).
+
+  Args:
+    vocab_file: The vocabulary's path (named in the error).
+    num_ids: Its number of ids, <UNK> included.
+    vocab_size: ModelConfig.vocab_size of the model.
+    model: What the model is (a checkpoint path or a config), for the error.
+    advice: The sentence that says what to do.
+
+  Raises:
+    VocabularyMismatchError: If num_ids > vocab_size.
+  """
+  if num_ids > vocab_size:
+    raise VocabularyMismatchError(
+        "Vocabulary %s has %d words (with <UNK>), more than the model's "
+        "vocab_size %d (%s): vocab_size is %d and must be at least %d. %s"
+        % (vocab_file, num_ids, vocab_size, model, vocab_size, num_ids,
+           advice))
+
+
 class Vocabulary(object):
   """Maps words to integer ids and back."""
 

@@ -25,6 +25,8 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 from tf_slim.nets.inception_v3 import inception_v3_base
 
+from im2txt.data import schema
+
 # Collection that holds the batch-norm moving statistics, as in the original.
 MOVING_VARS_COLLECTION = "moving_vars"
 
@@ -111,7 +113,7 @@ def inception_v3(images,
                  use_batch_norm=True,
                  batch_norm_params=None,
                  add_summaries=True,
-                 scope="InceptionV3",
+                 scope=schema.ENCODER_SCOPE,
                  compute_dtype=FLOAT32):
   """Encodes images with Inception v3 into one 2048-d vector each.
 
@@ -168,7 +170,7 @@ def inception_v3(images,
     images = tf.cast(images, compute_dtype)
     custom_getter = _cast_weights_getter(tf.as_dtype(compute_dtype))
 
-  with tf.variable_scope(scope, "InceptionV3", [images],
+  with tf.variable_scope(scope, schema.ENCODER_SCOPE, [images],
                          custom_getter=custom_getter) as scope:
     with slim.arg_scope(
         [slim.conv2d, slim.fully_connected],
@@ -202,7 +204,8 @@ def inception_v3(images,
   return net
 
 
-def batch_norm_calibration_updates(images, decay=0.9, scope="InceptionV3"):
+def batch_norm_calibration_updates(images, decay=0.9,
+                                   scope=schema.ENCODER_SCOPE):
   """Ops that move the encoder's batch-norm statistics towards `images`'.
 
   For an encoder that starts from random weights instead of the Inception

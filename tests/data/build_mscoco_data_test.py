@@ -15,7 +15,10 @@ from PIL import Image
 from im2txt import tf_compat  # noqa: F401
 import tensorflow.compat.v1 as tf
 
-from im2txt.data import build_mscoco_data
+from im2txt.data import captions_metadata
+from im2txt.data import image_checks
+from im2txt.data import mscoco_builder
+from im2txt.data import shard_writer
 from im2txt.data import schema
 from im2txt.ops import image_processing
 from tests import testing_utils
@@ -50,7 +53,7 @@ def _write_coco(root, split, images, captions):
 def _read_split(output_dir, name, num_shards):
   records = []
   for shard in range(num_shards):
-    path = os.path.join(output_dir, build_mscoco_data.shard_name(
+    path = os.path.join(output_dir, shard_writer.shard_name(
         name, shard, num_shards))
     records.extend(schema.parse_sequence_example_proto(r)
                    for r in tf.io.tf_record_iterator(path))
@@ -61,25 +64,25 @@ class SplitTest(tf.test.TestCase):
 
   def testValSplitArithmeticOfMscoco(self):
     val = list(range(40504))
-    train_part, val_part, test_part = build_mscoco_data.split_val_images(val)
+    train_part, val_part, test_part = captions_metadata.split_val_images(val)
     self.assertEqual((len(train_part), len(val_part), len(test_part)),
                      (34428, 2025, 4051))
     self.assertEqual(val_part[0], 34428)
     self.assertEqual(test_part[0], 36453)
 
   def testThreadRangesAreContiguous(self):
-    self.assertEqual(build_mscoco_data.thread_ranges(10, 3),
+    self.assertEqual(shard_writer.thread_ranges(10, 3),
                      [[0, 3], [3, 6], [6, 10]])
 
   def testShardNames(self):
-    self.assertEqual(build_mscoco_data.shard_name("train", 3, 256),
+    self.assertEqual(shard_writer.shard_name("train", 3, 256),
                      "train-00003-of-00256")
 
   def testShardThreadCheck(self):
-    build_mscoco_data.check_shards_and_threads(8, train_shards=256,
+    shard_writer.check_shards_and_threads(8, train_shards=256,
                                                val_shards=4, test_shards=8)
     with self.assertRaisesRegex(ValueError, "train_shards"):
-      build_mscoco_data.check_shards_and_threads(3, train_shards=256,
+      shard_writer.check_shards_and_threads(3, train_shards=256,
                                                  val_shards=2, test_shards=2)
 
 
@@ -102,7 +105,7 @@ class BuildTest(tf.test.TestCase):
                 train_shards=2, val_shards=1, test_shards=1, num_threads=2,
                 min_word_count=1)
     args.update(kwargs)
-    return build_mscoco_data.build(**args), output_dir
+    return mscoco_builder.build(**args), output_dir
 
   def testSplitsRecordsAndVocabulary(self):
     good = _jpeg_bytes()
@@ -238,7 +241,7 @@ class BuildTest(tf.test.TestCase):
         schema.parse_sequence_example_proto(x) for x in tf.io.tf_record_iterator(
             os.path.join(out_p, "train-00001-of-00004"))])
     os.remove(os.path.join(out_p, "train-00001-of-00004"))
-    cache = build_mscoco_data.ImageCache()
+    cache = image_checks.ImageCache()
     self._build(train, val, output="processes", train_shards=4,
                 num_threads=2, parallelism="processes", cache=cache)
     self.assertEqual(contents(out_p), contents(out_t))
@@ -250,7 +253,7 @@ class BuildTest(tf.test.TestCase):
 
   def testUnknownParallelismIsRefused(self):
     with self.assertRaisesRegex(ValueError, "parallelism must be one of"):
-      build_mscoco_data.build("a", "b", "c", "d", "e", "f",
+      mscoco_builder.build("a", "b", "c", "d", "e", "f",
                               parallelism="fibers")
 
   def testMalformedCaptionsJsonWritesNothing(self):
@@ -343,7 +346,7 @@ class BuildTest(tf.test.TestCase):
         for r in shard_records:
           schema.parse_sequence_example_proto(r)
         self.assertTrue(os.path.exists(os.path.join(
-            out, build_mscoco_data.STATE_DIRNAME, name + ".json")), name)
+            out, shard_writer.STATE_DIRNAME, name + ".json")), name)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,325 @@
+# Copyright 2026 The im2txt Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ==============================================================================
+"""Captioning images with a trained Show and Tell model: the library.
+
+run_inference, caption_images, evaluate's caption metrics and the benchmarks
+all caption through this module:
+
+* ``load_model``: the inference graph of a checkpoint, built from the model
+  config saved beside it, checked against the checkpoint's variables and
+  against the vocabulary (one rule, vocabulary.check_fits_model);
+* ``build_inference_graph``: the graph alone, for callers that restore
+  several checkpoints into it (caption_evaluation);
+* image sources: ``expand_input_files`` / ``read_image_files`` for image
+  files, ``image_files_with_ids`` for MSCOCO-named files,
+  ``images_from_records`` for the distinct images of a split's records;
+* ``beam_search_in_batches``: batched beam search over a stream of images,
+  where a batch holding an undecodable image is redone one image at a time;
+* ``caption_words`` / ``format_captions``: word ids to caption text, and
+  the original's output lines;
+* ``caption_all``: all of it for a stream of (image_id, image, name) items,
+  in the MSCOCO results format.
+"""
+
+import collections
+import math
+import os
+import re
+import time
+
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
+
+import tensorflow.compat.v1 as tf
+
+from im2txt import checkpoints
+from im2txt import inference_wrapper
+from im2txt.data import records
+from im2txt.inference_utils import vocabulary
+from im2txt.ops import inputs as input_ops
+
+
+class InferenceSetupError(ValueError):
+  """The checkpoint, vocabulary or configuration cannot be used together."""
+
+
+# What load_model returns; unpacks as the 5-tuple it always was.
+LoadedModel = collections.namedtuple(
+    "LoadedModel", ["graph", "model", "restore_fn", "vocab", "checkpoint"])
+
+# The MSCOCO image id at the end of a file name: COCO_val2014_000000224477.jpg.
+_TRAILING_NUMBER = re.compile(r"(\d+)\.[A-Za-z]+$")
+
+
+def load_vocabulary(vocab_file, model_config, model_description):
+  """Reads a vocabulary and checks that it fits the model.
+
+  Args:
+    vocab_file: word_counts.txt.
+    model_config: The model's ModelConfig.
+    model_description: What the model is (a checkpoint path), for errors.
+
+  Returns:
+    A vocabulary.Vocabulary.
+
+  Raises:
+    vocabulary.VocabularyFileError: If the file cannot be read.
+    vocabulary.VocabularyMismatchError: If it has more ids than the model.
+  """
+  vocab = vocabulary.Vocabulary(vocab_file)
+  vocabulary.check_fits_model(
+      vocab_file, len(vocab), model_config.vocab_size, model_description,
+      "It is not the vocabulary this model was trained with.")
+  return vocab
+
+
+def build_inference_graph(model_config, encoder_dtype="float32"):
+  """Builds the inference-mode model in a new graph.
+
+  Args:
+    model_config: A ModelConfig.
+    encoder_dtype: "float32" or "bfloat16", the arithmetic of the encoder.
+
+  Returns:
+    (graph, InferenceWrapper, Saver over all variables); the graph is not
+    finalized, so that callers may add ops.
+  """
+  g = tf.Graph()
+  with g.as_default():
+    model = inference_wrapper.InferenceWrapper(encoder_dtype)
+    model.build_model(model_config)
+    saver = tf.train.Saver()
+  return g, model, saver
+
+
+def load_model(checkpoint_path, vocab_file, model_config_file="",
+               encoder_dtype="float32"):
+  """Builds the inference graph and checks it against checkpoint and vocab.
+
+  Args:
+    checkpoint_path: A checkpoint prefix, or a directory holding a
+      `checkpoint` index file (its latest checkpoint is used).
+    vocab_file: word_counts.txt of the model.
+    model_config_file: Optional ModelConfig JSON; default: the
+      model_config.json train saved beside the checkpoint, else defaults.
+    encoder_dtype: "float32" or "bfloat16", the arithmetic of the encoder.
+
+  Returns:
+    A LoadedModel (graph, model wrapper, restore_fn, vocabulary, resolved
+    checkpoint prefix); the graph is finalized.
+
+  Raises:
+    InferenceSetupError, checkpoints.CheckpointNotFoundError,
+    vocabulary.VocabularyFileError or vocabulary.VocabularyMismatchError,
+    with messages naming the file.
+  """
+  checkpoint = checkpoints.resolve(checkpoint_path)
+  model_config = checkpoints.model_config_for(checkpoint, model_config_file)
+  vocab = load_vocabulary(vocab_file, model_config, checkpoint)
+  g, model, saver = build_inference_graph(model_config, encoder_dtype)
+  with g.as_default():
+    try:
+      checkpoints.check_has_variables(checkpoint, tf.global_variables())
+    except checkpoints.CheckpointMismatchError as e:
+      raise InferenceSetupError(
+          "%s Was it trained with another model configuration? Put its "
+          "model_config.json beside it or pass --model_config_file." % e)
+  g.finalize()
+
+  def restore_fn(sess):
+    tf.logging.info("Loading model from checkpoint: %s", checkpoint)
+    saver.restore(sess, checkpoint)
+    tf.logging.info("Successfully loaded checkpoint: %s",
+                    os.path.basename(checkpoint))
+
+  return LoadedModel(g, model, restore_fn, vocab, checkpoint)
+
+
+# Errors of load_model (and of the flags that feed it) that a binary reports
+# as "<binary>: error: <message>" rather than a traceback.
+SETUP_ERRORS = (InferenceSetupError, checkpoints.CheckpointNotFoundError,
+                vocabulary.VocabularyFileError, ValueError)
+
+
+def expand_input_files(input_files):
+  """Expands comma-separated file patterns.
+
+  Returns:
+    (filenames, patterns that matched nothing), in the order given.
+  """
+  filenames, unmatched = [], []
+  for file_pattern in input_files.split(","):
+    if not file_pattern:
+      continue
+    matches = tf.gfile.Glob(file_pattern)
+    if not matches:
+      unmatched.append(file_pattern)
+    filenames.extend(matches)
+  return filenames, unmatched
+
+
+def read_image_files(filenames, failures):
+  """Reads image files lazily.
+
+  Args:
+    filenames: Paths of the images.
+    failures: A list; (filename, problem) is appended for each file that
+      cannot be read.
+
+  Yields:
+    (filename, bytes) for each readable file, in order.
+  """
+  for filename in filenames:
+    try:
+      with tf.gfile.GFile(filename, "rb") as f:
+        data = f.read()
+    except (tf.errors.OpError, IOError) as e:
+      failures.append((filename, "cannot read file (%s)"
+                       % getattr(e, "message", e)))
+      continue
+    yield filename, data
+
+
+def image_files_with_ids(input_files):
+  """Expands patterns of MSCOCO-named image files, with their image ids.
+
+  The image id is the number at the end of the file name, as in
+  COCO_val2014_000000224477.jpg.
+
+  Returns:
+    ([(image_id, filename)], patterns that matched nothing).
+
+  Raises:
+    ValueError: If a file name has no trailing number to use as image id.
+  """
+  filenames, unmatched = expand_input_files(input_files)
+  items = []
+  for filename in filenames:
+    match = _TRAILING_NUMBER.search(os.path.basename(filename))
+    if not match:
+      raise ValueError("%s: no image id at the end of the file name (e.g. "
+                       "COCO_val2014_000000224477.jpg)" % filename)
+    items.append((int(match.group(1)), filename))
+  return items, unmatched
+
+
+def images_from_records(file_pattern):
+  """Yields (image_id, encoded image, record file) per distinct image.
+
+  Args:
+    file_pattern: Comma-separated TFRecord patterns of a split.
+
+  Raises:
+    input_ops.NoInputFilesError: If the pattern matches nothing.
+    records.RecordReadError: If a record is corrupt (file and index named).
+  """
+  return records.distinct_images(input_ops.match_input_files(file_pattern))
+
+
+def _chunks(items, size):
+  chunk = []
+  for item in items:
+    chunk.append(item)
+    if len(chunk) == size:
+      yield chunk
+      chunk = []
+  if chunk:
+    yield chunk
+
+
+def beam_search_in_batches(sess, generator, items, batch_size, encoded_of):
+  """Captions items batch_size at a time; yields (item, captions) in order.
+
+  A batch goes through generator.beam_search_batch (one image alone through
+  beam_search, the original path); a batch holding an undecodable image is
+  redone one image at a time, so that only that image fails: its captions
+  are None.
+
+  Args:
+    sess: The session of the inference graph.
+    generator: A CaptionGenerator.
+    items: Iterable of anything; encoded_of(item) gives the image bytes.
+    batch_size: Images per batch (at least 1).
+    encoded_of: Function item -> encoded image.
+
+  Yields:
+    (item, captions): captions a list of caption_generator.Caption, best
+    first, or None if the image cannot be decoded.
+  """
+  for chunk in _chunks(items, max(1, batch_size)):
+    try:
+      if len(chunk) == 1:
+        all_captions = [generator.beam_search(sess, encoded_of(chunk[0]))]
+      else:
+        all_captions = generator.beam_search_batch(
+            sess, [encoded_of(item) for item in chunk])
+    except tf.errors.InvalidArgumentError:
+      all_captions = []
+      for item in chunk:
+        try:
+          all_captions.append(generator.beam_search(sess, encoded_of(item)))
+        except tf.errors.InvalidArgumentError:
+          all_captions.append(None)
+    for item, captions in zip(chunk, all_captions):
+      yield item, captions
+
+
+def caption_words(caption, vocab):
+  """The words of a caption, without the start word and any end word."""
+  ids = caption.sentence[1:]
+  if ids and ids[-1] == vocab.end_id:
+    ids = ids[:-1]
+  return [vocab.id_to_word(w) for w in ids]
+
+
+def format_captions(name, captions, vocab):
+  """Returns the lines run_inference prints for one image (the original's
+  output format: "  i) words (p=probability)")."""
+  lines = ["Captions for image %s:" % name]
+  for i, caption in enumerate(captions):
+    sentence = " ".join(caption_words(caption, vocab))
+    lines.append("  %d) %s (p=%f)" % (i, sentence, math.exp(caption.logprob)))
+  return lines
+
+
+def caption_all(sess, generator, vocab, images, log_every=50, batch_size=32):
+  """Captions (image_id, encoded, name) items, batch_size images at a time.
+
+  Batching and bad-image handling are beam_search_in_batches'.
+
+  Returns:
+    (results, top_k, failures): results a list of {"image_id", "caption"},
+    top_k a list of {"image_id", "captions": [{"caption", "p"}]}, failures a
+    list of (name, problem).
+  """
+  results, top_k, failures = [], [], []
+  start = time.time()
+  next_log = log_every
+  for (image_id, _, name), captions in beam_search_in_batches(
+      sess, generator, images, batch_size, lambda item: item[1]):
+    if captions is None:
+      failures.append((name, "image %d is not a decodable JPEG" % image_id))
+      continue
+    beams = [{"caption": " ".join(caption_words(c, vocab)),
+              "p": math.exp(c.logprob)} for c in captions]
+    results.append({"image_id": image_id, "caption": beams[0]["caption"]})
+    top_k.append({"image_id": image_id, "captions": beams})
+    if len(results) >= next_log:
+      next_log += log_every
+      tf.logging.info("Captioned %d images (%.1f images/s)", len(results),
+                      len(results) / (time.time() - start))
+  elapsed = time.time() - start
+  tf.logging.info("Captioned %d images in %.1f s (%.1f images/s)",
+                  len(results), elapsed, len(results) / max(elapsed, 1e-9))
+  return results, top_k, failures

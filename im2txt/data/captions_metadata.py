@@ -1,0 +1,195 @@
+# Copyright 2026 The im2txt Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ==============================================================================
+"""MSCOCO captions files: loading, validation, tokenisation and the split.
+
+An MSCOCO captions file is
+
+  {"images": [{"id": int, "file_name": str, ...}, ...],
+   "annotations": [{"image_id": int, "caption": str, ...}, ...]}
+
+``load_captions_json`` reads and validates one (a malformed file is a
+CaptionsFileError naming the file and the entry); ``process_metadata`` pairs
+each image with its tokenized captions, reporting empty captions, captions
+of unknown images and images without captions; ``split_val_images`` is the
+original's 85% / 5% / 10% split of val2014.
+"""
+
+import collections
+import datetime
+import json
+import os
+
+import numpy as np
+
+import im2txt  # noqa: F401  pylint: disable=unused-import
+import tensorflow.compat.v1 as tf
+
+from im2txt.data import vocab_builder
+
+ImageMetadata = collections.namedtuple("ImageMetadata",
+                                       ["image_id", "filename", "captions"])
+
+
+class CaptionsFileError(ValueError):
+  """A captions JSON file is missing or not in the MSCOCO format."""
+
+
+def now():
+  """The time, for the builder's progress lines."""
+  return datetime.datetime.now()
+
+
+def log(message):
+  """Prints a progress line of the builder (its output, not a log record)."""
+  print(message, flush=True)
+
+
+def load_captions_json(captions_file):
+  """Reads and validates one MSCOCO captions file.
+
+  Returns:
+    The parsed JSON object.
+
+  Raises:
+    CaptionsFileError: If the file is missing or not in the MSCOCO format.
+  """
+  try:
+    with tf.gfile.GFile(captions_file, "rb") as f:
+      data = json.loads(f.read().decode("utf-8"))
+  except tf.errors.NotFoundError:
+    raise CaptionsFileError("%s: captions file not found" % captions_file)
+  except UnicodeDecodeError as e:
+    raise CaptionsFileError("%s: not UTF-8 text (%s)" % (captions_file, e))
+  except ValueError as e:
+    raise CaptionsFileError("%s: not valid JSON (%s)" % (captions_file, e))
+  if not isinstance(data, dict):
+    raise CaptionsFileError("%s: expected a JSON object with 'images' and "
+                            "'annotations', got %s"
+                            % (captions_file, type(data).__name__))
+  for key in ("images", "annotations"):
+    if not isinstance(data.get(key), list):
+      raise CaptionsFileError("%s: missing list %r" % (captions_file, key))
+  for i, image in enumerate(data["images"]):
+    if (not isinstance(image, dict) or not isinstance(image.get("id"), int) or
+        not isinstance(image.get("file_name"), str)):
+      raise CaptionsFileError(
+          "%s: images[%d] needs an integer 'id' and a string 'file_name', "
+          "got %.200r" % (captions_file, i, image))
+  for i, annotation in enumerate(data["annotations"]):
+    if (not isinstance(annotation, dict) or
+        not isinstance(annotation.get("image_id"), int) or
+        not isinstance(annotation.get("caption"), str)):
+      raise CaptionsFileError(
+          "%s: annotations[%d] needs an integer 'image_id' and a string "
+          "'caption', got %.200r" % (captions_file, i, annotation))
+  return data
+
+
+def tokenize_captions(captions, start_word, end_word):
+  """Tokenized captions, in order (run by worker processes too)."""
+  return [vocab_builder.process_caption(c, start_word, end_word)
+          for c in captions]
+
+
+def chunks(items, num_chunks):
+  """Splits a list into up to num_chunks contiguous, near-equal lists."""
+  bounds = np.linspace(0, len(items), num_chunks + 1).astype(int)
+  return [items[bounds[i]:bounds[i + 1]] for i in range(num_chunks)
+          if bounds[i] < bounds[i + 1]]
+
+
+def process_metadata(data, captions_file, image_dir, start_word="<S>",
+                     end_word="</S>", report=None, pool=None):
+  """Pairs the images of a loaded captions file with tokenized captions.
+
+  Args:
+    data: The file's JSON, as load_captions_json returns it.
+    captions_file: Its path (named in the report).
+    image_dir: Directory containing the image files.
+    start_word: Start word of every caption.
+    end_word: End word of every caption.
+    report: Optional dict of lists; dropped captions, annotations of unknown
+      images and images without captions are appended to its lists
+      "dropped_captions", "orphan_annotations" and
+      "images_without_captions".
+    pool: Optional process pool (shard_writer.ProcessPool) that tokenizes
+      the captions.
+
+  Returns:
+    A list of ImageMetadata, in the file's image order, each with its list of
+    tokenized captions. Images without any usable caption are left out.
+  """
+  report = report if report is not None else collections.defaultdict(list)
+  id_to_filename = [(x["id"], x["file_name"]) for x in data["images"]]
+
+  id_to_captions = {}
+  known_ids = set(image_id for image_id, _ in id_to_filename)
+  for annotation in data["annotations"]:
+    image_id = annotation["image_id"]
+    caption = annotation["caption"]
+    if image_id not in known_ids:
+      report["orphan_annotations"].append(
+          {"file": captions_file, "image_id": image_id, "caption": caption})
+      continue
+    if not caption.strip():
+      report["dropped_captions"].append(
+          {"file": captions_file, "image_id": image_id, "caption": caption,
+           "reason": "empty caption"})
+      continue
+    id_to_captions.setdefault(image_id, []).append(caption)
+
+  log("Loaded caption metadata for %d images from %s" %
+       (len(id_to_filename), captions_file))
+
+  log("Processing captions.")
+  with_captions = []
+  for image_id, base_filename in id_to_filename:
+    filename = os.path.join(image_dir, base_filename)
+    if image_id not in id_to_captions:
+      report["images_without_captions"].append(
+          {"file": filename, "image_id": image_id})
+      continue
+    with_captions.append((image_id, filename))
+  texts = [c for image_id, _ in with_captions for c in id_to_captions[image_id]]
+  if pool is None:
+    tokenized = tokenize_captions(texts, start_word, end_word)
+  else:
+    parts = chunks(texts, 4 * pool.size)
+    tokenized = [caption for part in pool.map(
+        tokenize_captions, parts, [start_word] * len(parts),
+        [end_word] * len(parts)) for caption in part]
+  image_metadata = []
+  num_captions = 0
+  for image_id, filename in with_captions:
+    count = len(id_to_captions[image_id])
+    captions = tokenized[num_captions:num_captions + count]
+    image_metadata.append(ImageMetadata(image_id, filename, captions))
+    num_captions += count
+  log("Finished processing %d captions for %d images in %s" %
+       (num_captions, len(id_to_filename), captions_file))
+
+  return image_metadata
+
+
+def split_val_images(val_dataset):
+  """Splits the val2014 images 85% / 5% / 10% (train, val, test).
+
+  Returns:
+    (train_part, val_part, test_part) lists, in the input order.
+  """
+  train_cutoff = int(0.85 * len(val_dataset))
+  val_cutoff = int(0.90 * len(val_dataset))
+  return (val_dataset[0:train_cutoff], val_dataset[train_cutoff:val_cutoff],
+          val_dataset[val_cutoff:])

@@ -1,0 +1,183 @@
+# Copyright 2026 The im2txt Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ==============================================================================
+"""Checking and converting the builder's images.
+
+Each image is decoded once with TensorFlow's decoders: a JPEG that decodes
+to 3 channels is stored byte for byte; PNG, GIF and BMP (even named .jpg)
+are re-encoded as RGB JPEG; anything else is a BadImageError with the
+reason. ``ImageCache`` remembers each file's verdict, since an image has one
+record per caption in several shards; ``validate_images`` gives the
+verdicts of a list of files (a worker process's task).
+"""
+
+import threading
+
+import im2txt  # noqa: F401  pylint: disable=unused-import
+import tensorflow.compat.v1 as tf
+
+# JPEG quality of images converted from other formats.
+CONVERTED_JPEG_QUALITY = 95
+
+
+class BadImageError(ValueError):
+  """An image cannot be decoded; the message says why."""
+
+
+def sniff_image_format(data):
+  """Returns "jpeg", "png", "gif", "bmp" or None from an image's first bytes."""
+  if data[:3] == b"\xff\xd8\xff":
+    return "jpeg"
+  if data[:8] == b"\x89PNG\r\n\x1a\n":
+    return "png"
+  if data[:6] in (b"GIF87a", b"GIF89a"):
+    return "gif"
+  if data[:2] == b"BM":
+    return "bmp"
+  return None
+
+
+class ImageDecoder(object):
+  """Validates images with TensorFlow's decoders; one instance per thread.
+
+  Each instance owns a small graph and a single-threaded session, so that
+  threads decode in parallel and the builder works whatever the process's
+  eager or graph mode.
+  """
+
+  def __init__(self):
+    self._graph = tf.Graph()
+    with self._graph.as_default():
+      self._encoded = tf.placeholder(dtype=tf.string, shape=[])
+      self._jpeg_shape = tf.shape(
+          tf.image.decode_jpeg(self._encoded, channels=3))
+      # Any format TF reads -> RGB JPEG.
+      decoded = tf.image.decode_image(self._encoded, channels=3,
+                                      expand_animations=False)
+      self._reencoded = tf.image.encode_jpeg(
+          decoded, format="rgb", quality=CONVERTED_JPEG_QUALITY)
+    config = tf.ConfigProto(intra_op_parallelism_threads=1,
+                            inter_op_parallelism_threads=1)
+    self._sess = tf.Session(graph=self._graph, config=config)
+
+  def prepare(self, encoded_image):
+    """Returns the bytes to store for an image and whether it was converted.
+
+    Args:
+      encoded_image: The image file's bytes.
+
+    Returns:
+      (jpeg_bytes, converted): the original bytes if they are a JPEG that
+      TensorFlow decodes, else an RGB JPEG re-encoding and converted=True.
+
+    Raises:
+      BadImageError: If the image cannot be decoded.
+    """
+    fmt = sniff_image_format(encoded_image)
+    if fmt is None:
+      raise BadImageError("not a JPEG, PNG, GIF or BMP image")
+    try:
+      if fmt == "jpeg":
+        shape = self._sess.run(self._jpeg_shape,
+                               feed_dict={self._encoded: encoded_image})
+        if shape[2] != 3:
+          raise BadImageError("decoded to %d channels, expected 3" % shape[2])
+        return encoded_image, False
+      converted = self._sess.run(self._reencoded,
+                                 feed_dict={self._encoded: encoded_image})
+      return converted, True
+    except tf.errors.OpError as e:
+      raise BadImageError("invalid %s data (%s)"
+                          % (fmt.upper(), e.message.splitlines()[0]))
+
+  def close(self):
+    self._sess.close()
+
+
+class ImageCache(object):
+  """Remembers each image's verdict, so that an image is decoded only once.
+
+  An image has one record per caption, and its records land in different
+  shards and threads. Valid JPEGs are re-read from disk (only the verdict is
+  kept); converted images keep their converted bytes; bad images keep the
+  reason.
+  """
+
+  def __init__(self):
+    self._lock = threading.Lock()
+    self._entries = {}
+
+  def entries(self, filenames=None):
+    """The verdicts (of `filenames`, default all) as a picklable dict."""
+    with self._lock:
+      if filenames is None:
+        return dict(self._entries)
+      return {f: self._entries[f] for f in filenames if f in self._entries}
+
+  def update(self, entries):
+    """Adds verdicts made elsewhere (another process's entries())."""
+    with self._lock:
+      self._entries.update(entries)
+
+  def load(self, filename, decoder):
+    """Returns (image_bytes, converted) or raises BadImageError."""
+    with self._lock:
+      entry = self._entries.get(filename)
+    if entry is not None:
+      kind, value = entry
+      if kind == "bad":
+        raise BadImageError(value)
+      if kind == "converted":
+        return value, True
+    try:
+      with tf.gfile.GFile(filename, "rb") as f:
+        encoded_image = f.read()
+    except tf.errors.NotFoundError:
+      entry = ("bad", "file not found")
+      with self._lock:
+        self._entries[filename] = entry
+      raise BadImageError(entry[1])
+    if entry is not None:  # A known-good JPEG.
+      return encoded_image, False
+    try:
+      image_bytes, converted = decoder.prepare(encoded_image)
+    except BadImageError as e:
+      with self._lock:
+        self._entries[filename] = ("bad", str(e))
+      raise
+    with self._lock:
+      self._entries[filename] = ("converted", image_bytes) if converted else (
+          "ok", None)
+    return image_bytes, converted
+
+
+def validate_images(filenames):
+  """The verdicts of these image files, each decoded once (worker process).
+
+  Returns:
+    ImageCache.entries() for the files: valid JPEG, converted bytes, or the
+    reason it cannot be used. Nothing is logged here; the shard writers
+    report each skipped record as the threads do.
+  """
+  decoder = ImageDecoder()
+  cache = ImageCache()
+  try:
+    for filename in filenames:
+      try:
+        cache.load(filename, decoder)
+      except BadImageError:
+        pass
+  finally:
+    decoder.close()
+  return cache.entries()

@@ -1,0 +1,177 @@
+# Copyright 2026 The im2txt Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ==============================================================================
+"""The MSCOCO conversion as a library: build() and its report.
+
+build() is what the build_mscoco_data program runs (see its docstring for
+the input layout, the split, the output and how bad input is handled):
+both captions files are loaded and validated first, then the vocabulary is
+made from the training captions, then the three splits are written
+(im2txt/data/shard_writer.py) and build_report.json records every image
+skipped or converted and every caption dropped.
+"""
+
+import collections
+import json
+import os
+
+import im2txt  # noqa: F401  pylint: disable=unused-import
+import tensorflow.compat.v1 as tf
+
+from im2txt import file_io
+from im2txt.data import captions_metadata
+from im2txt.data import image_checks
+from im2txt.data import shard_writer
+from im2txt.data import vocab_builder
+from im2txt.data.captions_metadata import log
+
+REPORT_FILENAME = "build_report.json"
+# How the workers run (see build()).
+PARALLELISM = ("processes", "threads")
+
+
+def summarize_skips(split_stats):
+  """Returns (number of distinct skipped images, pairs lost, one-line text)."""
+  images = collections.OrderedDict()
+  pairs = 0
+  for stats in split_stats.values():
+    for item in stats["skipped"]:
+      images.setdefault(item["file"], item["reason"])
+      pairs += 1
+  text = "%d images skipped (%d image-caption pairs)" % (len(images), pairs)
+  if images:
+    text += ": " + "; ".join("%s (%s)" % (f, r) for f, r in images.items())
+  return len(images), pairs, text
+
+
+def build(train_image_dir, val_image_dir, train_captions_file,
+          val_captions_file, output_dir, word_counts_output_file,
+          train_shards=256, val_shards=4, test_shards=8, start_word="<S>",
+          end_word="</S>", min_word_count=4, num_threads=8, cache=None,
+          parallelism="threads"):
+  """Runs the whole conversion. Returns the report dict (also written).
+
+  `cache` (an ImageCache by default) decides how often each image is
+  decoded; see ImageCache.
+
+  `parallelism` says how the num_threads workers run: "threads" of this
+  process (the original), or "processes": up to num_threads worker
+  processes (no more than processors), started once both captions files
+  have loaded ("spawn": each imports TensorFlow, a few CPU-seconds) and used
+  for the tokenization, the image checks and the shard writing. Processes are not
+  held back by Python's global lock, which threads are for everything but
+  the decoding. The output is the same either way.
+  """
+  if parallelism not in PARALLELISM:
+    raise ValueError("parallelism must be one of %s, got %r"
+                     % (PARALLELISM, parallelism))
+  shard_writer.check_shards_and_threads(num_threads, train_shards=train_shards,
+                           val_shards=val_shards, test_shards=test_shards)
+  # Load and validate both files before anything is written or started.
+  captions = [(captions_metadata.load_captions_json(captions_file), captions_file, image_dir)
+              for captions_file, image_dir in (
+                  (train_captions_file, train_image_dir),
+                  (val_captions_file, val_image_dir))]
+  # More processes than processors would only add start-up work; the
+  # workers' record ranges (and so the shards) still follow num_threads.
+  num_processes = min(num_threads, os.cpu_count() or 1)
+  pool = None
+  if parallelism == "processes" and num_processes > 1:
+    pool = shard_writer.ProcessPool(num_processes)
+  try:
+    return _build(captions, output_dir, word_counts_output_file, train_shards,
+                  val_shards, test_shards, start_word, end_word,
+                  min_word_count, num_threads, cache, pool)
+  finally:
+    if pool is not None:
+      pool.shutdown(cancel_futures=True)
+
+
+def _build(captions, output_dir, word_counts_output_file, train_shards,
+           val_shards, test_shards, start_word, end_word, min_word_count,
+           num_threads, cache, pool):
+  """build() on the loaded captions files, with its worker pool (None:
+  threads)."""
+  report = collections.defaultdict(list)
+  mscoco_train_dataset, mscoco_val_dataset = [
+      captions_metadata.process_metadata(data, captions_file, image_dir, start_word, end_word,
+                       report, pool)
+      for data, captions_file, image_dir in captions]
+
+  # The original im2txt split: train2014 + 85% of val2014 / 5% / 10%.
+  val_train, val_dataset, test_dataset = captions_metadata.split_val_images(mscoco_val_dataset)
+  train_dataset = mscoco_train_dataset + val_train
+
+  if not tf.gfile.IsDirectory(output_dir):
+    tf.gfile.MakeDirs(output_dir)
+
+  # Vocabulary from the training captions only.
+  log("Creating vocabulary.")
+  word_counts, total_words = vocab_builder.create_vocab(
+      (c for image in train_dataset for c in image.captions), min_word_count)
+  log("Total words: %d" % total_words)
+  log("Words in vocabulary: %d" % len(word_counts))
+  vocab_dir = os.path.dirname(word_counts_output_file)
+  if vocab_dir and not tf.gfile.IsDirectory(vocab_dir):
+    tf.gfile.MakeDirs(vocab_dir)
+  file_io.write_atomically(word_counts_output_file,
+                    word_counts.to_file_contents().encode("utf-8"))
+  log("Wrote vocabulary file: %s" % word_counts_output_file)
+
+  cache = cache or image_checks.ImageCache()
+  split_stats = collections.OrderedDict()
+  for name, dataset, num_shards in (("train", train_dataset, train_shards),
+                                    ("val", val_dataset, val_shards),
+                                    ("test", test_dataset, test_shards)):
+    split_stats[name] = shard_writer.process_dataset(name, dataset, word_counts, num_shards,
+                                        num_threads, output_dir, cache, pool)
+
+  num_skipped, pairs_lost, text = summarize_skips(split_stats)
+  converted = sorted(set(f for s in split_stats.values()
+                         for f in s["converted"]))
+  result = {
+      "splits": {
+          name: {"images": len(dataset), "pairs_attempted": s["attempted"],
+                 "pairs_written": s["written"],
+                 "pairs_skipped": len(s["skipped"])}
+          for (name, s), dataset in zip(
+              split_stats.items(), (train_dataset, val_dataset, test_dataset))
+      },
+      "vocabulary": {"file": word_counts_output_file,
+                     "words": len(word_counts), "distinct_tokens": total_words},
+      "images_skipped": num_skipped,
+      "pairs_skipped": pairs_lost,
+      "skipped": [x for s in split_stats.values() for x in s["skipped"]],
+      "images_converted": converted,
+      "dropped_captions": report["dropped_captions"],
+      "orphan_annotations": report["orphan_annotations"],
+      "images_without_captions": report["images_without_captions"],
+  }
+  file_io.write_atomically(os.path.join(output_dir, REPORT_FILENAME),
+                    json.dumps(result, indent=2, sort_keys=True,
+                               ensure_ascii=False).encode("utf-8"))
+  log(text)
+  if converted:
+    log("%d images converted to RGB JPEG: %s" %
+         (len(converted), ", ".join(converted)))
+  if report["dropped_captions"]:
+    log("%d empty captions dropped" % len(report["dropped_captions"]))
+  if report["images_without_captions"]:
+    log("%d images have no caption and were left out" %
+         len(report["images_without_captions"]))
+  if report["orphan_annotations"]:
+    log("%d annotations refer to unknown image ids and were ignored" %
+         len(report["orphan_annotations"]))
+  log("Report: %s" % os.path.join(output_dir, REPORT_FILENAME))
+  return result
