@@ -32,6 +32,7 @@ EXTRAS = {
     "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],
     "test": [
         "pytest>=8,<10",
+        "pylint>=4.1,<5",
         "tensorboard>=2.21,<2.22",
     ],
 }

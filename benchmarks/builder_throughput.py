@@ -76,7 +76,8 @@ def _time_build(paths, root, num_threads, cache, parallelism="threads"):
 
 
 def main():
-  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser = argparse.ArgumentParser(
+      description=__doc__.split("\n", maxsplit=1)[0])
   parser.add_argument("--num_images", type=int, default=300,
                       help="images in all (train2014 : val2014 = 2 : 1)")
   parser.add_argument("--repeats", type=int, default=3)

@@ -47,7 +47,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 os.pardir))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from im2txt import tf_compat  # noqa: E402,F401
+from im2txt import tf_compat  # noqa: E402,F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf  # noqa: E402
 
 from im2txt import caption_metrics  # noqa: E402
@@ -103,6 +103,7 @@ def _config(args):
 
 
 def make_data(root, num_train_images):
+  """Demo images and their records under root; returns the records dir."""
   paths = demo_data.generate(os.path.join(root, "raw"), num_train_images, 100)
   out = os.path.join(root, "data")
   devnull = open(os.devnull, "w")
@@ -190,6 +191,7 @@ def bench_training(config, data_dir, root, steps, memory_steps):
 
 
 def bench_captioning(config, data_dir, checkpoint, num_images):
+  """Images/s of batched captioning vs one image at a time."""
   configuration.save_configs(os.path.dirname(checkpoint), config)
   g, model, restore_fn, vocab, _ = captioning.load_model(
       checkpoint, os.path.join(data_dir, "word_counts.txt"))
@@ -226,6 +228,7 @@ def bench_captioning(config, data_dir, checkpoint, num_images):
 
 
 def bench_builder(root, num_images):
+  """Seconds of the builder by threads and processes on noisy images."""
   rng = builder_throughput.np.random.default_rng(0)
   paths = demo_data.generate(os.path.join(root, "builder_raw"), num_images,
                              num_images // 5, image_size=(640, 480))
@@ -353,7 +356,8 @@ def bench_bfloat16_captions(captions_model_dir, captions_data_dir):
 
 
 def main():
-  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser = argparse.ArgumentParser(
+      description=__doc__.split("\n", maxsplit=1)[0])
   parser.add_argument("--image_size", type=int, default=150)
   parser.add_argument("--steps", type=int, default=40)
   parser.add_argument("--memory_steps", type=int, default=500)

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ==============================================================================
-r"""The image-blind baseline: every image gets the most frequent training caption.
+r"""The image-blind baseline: each image gets the commonest training caption.
 
   blind_baseline --train_file_pattern="${MSCOCO_DIR}/train-?????-of-00256" \
     --input_file_pattern="${MSCOCO_DIR}/test-?????-of-00008" \

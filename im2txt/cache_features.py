@@ -26,7 +26,8 @@ crop and writes, for every records shard <name>, a feature shard
 per image, with all the image's captions in the split: the builder spreads
 an image's captions over several shards, and each image is encoded once, in
 one of the shards that hold its captions (chosen by image id, so that the
-feature shards are about equally large). `train --features_file_pattern` then trains the
+feature shards are about equally large). `train --features_file_pattern`
+then trains the
 embedding and LSTM from them, much faster, with the same loss, learning-rate
 schedule and checkpoint layout.
 

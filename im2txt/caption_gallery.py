@@ -135,7 +135,7 @@ def _font(size):
 
 
 def render_contact_sheet(entries):
-  """Returns a PIL image with a cell per entry: picture, captions, references."""
+  """A PIL image with a cell per entry: picture, captions, references."""
   entries = entries[:MAX_SHEET_IMAGES]
   font = _font(13)
   line_height = 16

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ==============================================================================
-"""Caption metrics of the MSCOCO caption evaluation: BLEU, METEOR, ROUGE-L, CIDEr.
+"""MSCOCO caption evaluation metrics: BLEU, METEOR, ROUGE-L, CIDEr.
 
 Scores a results file in the MSCOCO results format,
 
@@ -36,7 +36,7 @@ import io
 import json
 import shutil
 
-import im2txt  # noqa: F401
+import im2txt  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 

@@ -62,6 +62,8 @@ def resolve(checkpoint_path):
         "No checkpoint path given (--checkpoint_path).")
   if file_io.is_local(checkpoint_path):
     checkpoint_path = os.path.abspath(checkpoint_path)
+  if file_io.exists(checkpoint_path + ".index"):
+    return checkpoint_path
   if file_io.isdir(checkpoint_path):
     latest = tf.train.latest_checkpoint(checkpoint_path)
     if not latest:
@@ -75,23 +77,24 @@ def resolve(checkpoint_path):
           "'checkpoint'; pass the checkpoint prefix itself, e.g. "
           "%s/model.ckpt-NNNN)" % (checkpoint_path, checkpoint_path))
     return latest
-  if not file_io.exists(checkpoint_path + ".index"):
-    hint = ""
-    for suffix in (".index", ".meta", ".data-00000-of-00001"):
-      if checkpoint_path.endswith(suffix):
-        hint = (" Pass the prefix without %r: %s"
-                % (suffix, checkpoint_path[:-len(suffix)]))
-    if not file_io.exists(checkpoint_path):
-      raise CheckpointNotFoundError(
-          "Checkpoint %s not found.%s" % (checkpoint_path, hint))
+  hint = ""
+  for suffix in (".index", ".meta", ".data-00000-of-00001"):
+    if checkpoint_path.endswith(suffix):
+      hint = (" Pass the prefix without %r: %s"
+              % (suffix, checkpoint_path[:-len(suffix)]))
+  if not file_io.exists(checkpoint_path):
     raise CheckpointNotFoundError(
-        "%s is not a checkpoint prefix (no %s.index).%s"
-        % (checkpoint_path, checkpoint_path, hint))
-  return checkpoint_path
+        "Checkpoint %s not found.%s" % (checkpoint_path, hint))
+  raise CheckpointNotFoundError(
+      "%s is not a checkpoint prefix (no %s.index).%s"
+      % (checkpoint_path, checkpoint_path, hint))
 
 
 def directory_of(checkpoint_path):
   """The folder of a checkpoint prefix, or the directory itself."""
+  # A prefix first: some file systems (ram://) call any path a directory.
+  if file_io.exists(checkpoint_path + ".index"):
+    return file_io.dirname(checkpoint_path) or "."
   if file_io.isdir(checkpoint_path):
     return checkpoint_path
   return file_io.dirname(checkpoint_path) or "."

@@ -74,7 +74,8 @@ class _ConfigBase(object):
     config = cls()
     unknown = sorted(set(values) - set(config.__dict__))
     if unknown:
-      raise ValueError("Unknown %s fields: %s" % (cls.__name__, ", ".join(unknown)))
+      raise ValueError("Unknown %s fields: %s" %
+                       (cls.__name__, ", ".join(unknown)))
     for key, value in values.items():
       setattr(config, key, value)
     return config
@@ -237,7 +238,8 @@ def check_compatible(saved, current, source):
     source: Where `saved` came from (named in the error).
   """
   diffs = [
-      "%s: saved %r, now %r" % (name, getattr(saved, name), getattr(current, name))
+      "%s: saved %r, now %r" %
+      (name, getattr(saved, name), getattr(current, name))
       for name in SHAPE_FIELDS
       if getattr(saved, name) != getattr(current, name)
   ]

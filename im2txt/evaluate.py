@@ -49,7 +49,7 @@ from absl import flags
 from im2txt import cli
 import numpy as np
 
-from im2txt import tf_compat  # noqa: F401
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
@@ -89,8 +89,9 @@ def define_flags():
   flags.DEFINE_string("vocab_file", "",
                       "word_counts.txt; required with "
                       "--num_caption_eval_images.")
-  flags.DEFINE_integer("caption_eval_beam_size", 3,
-                       "Beam size of the captions of --num_caption_eval_images.")
+  flags.DEFINE_integer(
+      "caption_eval_beam_size", 3,
+      "Beam size of the captions of --num_caption_eval_images.")
 
   flags.register_validator("input_file_pattern", bool,
                            message="--input_file_pattern is required.")
@@ -325,6 +326,20 @@ def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
         time.sleep(time_to_next_eval)
 
 
+def _caption_evaluator(model_config, session_config):
+  """The CaptionEvaluator of the flags (--num_caption_eval_images)."""
+  try:
+    return caption_evaluation.CaptionEvaluator(
+        model_config, FLAGS.vocab_file, FLAGS.input_file_pattern,
+        FLAGS.num_caption_eval_images,
+        beam_size=FLAGS.caption_eval_beam_size,
+        session_config=session_config)
+  except ValueError as e:
+    # MetricsError, VocabularyFileError and VocabularyMismatchError are
+    # ValueErrors.
+    sys.exit("evaluate: error: %s" % e)
+
+
 def main(unused_argv):
   tf.logging.set_verbosity(tf.logging.INFO)
   try:
@@ -333,17 +348,7 @@ def main(unused_argv):
     sys.exit("evaluate: error: %s" % e)
   caption_evaluator_fn = None
   if FLAGS.num_caption_eval_images > 0:
-    def caption_evaluator_fn(model_config, session_config):
-      try:
-        return caption_evaluation.CaptionEvaluator(
-            model_config, FLAGS.vocab_file, FLAGS.input_file_pattern,
-            FLAGS.num_caption_eval_images,
-            beam_size=FLAGS.caption_eval_beam_size,
-            session_config=session_config)
-      except ValueError as e:
-        # MetricsError, VocabularyFileError and VocabularyMismatchError are
-        # ValueErrors.
-        sys.exit("evaluate: error: %s" % e)
+    caption_evaluator_fn = _caption_evaluator
   run(FLAGS.input_file_pattern, FLAGS.checkpoint_dir, FLAGS.eval_dir,
       eval_interval_secs=FLAGS.eval_interval_secs,
       num_eval_examples=FLAGS.num_eval_examples,

@@ -90,8 +90,7 @@ class Encoder(object):
 
 def _records(path):
   try:
-    for record in records.read_sequence_examples(path):
-      yield record
+    yield from records.read_sequence_examples(path)
   except records.RecordReadError as e:
     raise FeatureCacheError("unreadable records: %s" % e)
 

@@ -40,7 +40,8 @@ In "inference" mode the graph is driven one step at a time through the
 tensors named below (see im2txt/inference_utils/inference_wrapper_base.py).
 """
 
-from im2txt import tf_compat  # noqa: F401  (TF1 behaviour, tf-slim fixes)
+# TF1 behaviour, tf-slim fixes.
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
@@ -64,19 +65,6 @@ INITIAL_STATE = "lstm/initial_state:0"  # float32 [1, 2 * num_lstm_units]
 INITIAL_STATE_BATCH = "lstm/initial_state_batch:0"
 STATE = "lstm/state:0"                 # float32 [batch, 2 * num_lstm_units]
 SOFTMAX = "softmax:0"                  # float32 [batch, vocab_size]
-
-
-def check_encoder_dtype(encoder_dtype, train_inception=False,
-                        features_file_pattern=""):
-  """Raises ValueError unless the encoder can run in `encoder_dtype` here:
-  a known dtype; bfloat16 only for a frozen encoder, and not when training
-  from cached features, where the encoder does not run."""
-  image_embedding.check_compute_dtype(encoder_dtype, train_inception)
-  if features_file_pattern and encoder_dtype != image_embedding.FLOAT32:
-    raise ValueError(
-        "--encoder_dtype has no effect with --features_file_pattern: the "
-        "encoder does not run when training from cached features; its dtype "
-        "is chosen when they are cached (cache_features --encoder_dtype).")
 
 
 class ShowAndTellModel(object):
@@ -115,7 +103,8 @@ class ShowAndTellModel(object):
     if features_file_pattern and (mode != "train" or train_inception):
       raise ValueError("Cached features can only train the frozen-encoder "
                        "phase (mode \"train\", train_inception False).")
-    check_encoder_dtype(encoder_dtype, train_inception, features_file_pattern)
+    image_embedding.check_encoder_dtype(encoder_dtype, train_inception,
+                                        features_file_pattern)
     if mode == "train" and config.num_preprocess_threads % 2:
       # Threads alternate two colour-distortion orders. Evaluation does not
       # distort, and may use one thread to read records strictly in order.
@@ -200,14 +189,15 @@ class ShowAndTellModel(object):
     Returns:
       A float32 Tensor of shape [height, width, 3]; the processed image.
     """
-    return image_processing.process_image(encoded_image,
-                                          is_training=self.is_training(),
-                                          height=self.config.image_height,
-                                          width=self.config.image_width,
-                                          resize_height=self.config.resize_height,
-                                          resize_width=self.config.resize_width,
-                                          thread_id=thread_id,
-                                          image_format=self.config.image_format)
+    return image_processing.process_image(
+        encoded_image,
+        is_training=self.is_training(),
+        height=self.config.image_height,
+        width=self.config.image_width,
+        resize_height=self.config.resize_height,
+        resize_width=self.config.resize_width,
+        thread_id=thread_id,
+        image_format=self.config.image_format)
 
   def build_inputs(self):
     """Builds the input tensors: placeholders, or the record pipeline.
@@ -215,7 +205,9 @@ class ShowAndTellModel(object):
     The only method that touches disk, so tests can override it.
 
     Outputs:
-      self.images
+      self.images (None when training from cached features)
+      self.image_features (training from cached features only)
+      self.image_batch (inference only: the preprocessed image_batch_feed)
       self.input_seqs
       self.target_seqs (training and eval only)
       self.input_mask (training and eval only)
@@ -253,33 +245,8 @@ class ShowAndTellModel(object):
       target_seqs = None
       input_mask = None
     else:
-      input_queue = input_ops.prefetch_input_data(
-          self.reader,
-          self.config.input_file_pattern,
-          is_training=self.is_training(),
-          batch_size=self.config.batch_size,
-          values_per_shard=self.config.values_per_input_shard,
-          input_queue_capacity_factor=self.config.input_queue_capacity_factor,
-          num_reader_threads=self.config.num_input_reader_threads)
-
-      # One parse + preprocess branch per thread; batch_join runs them in
-      # parallel and alternate threads use the two colour-op orders.
-      images_and_captions = []
-      for thread_id in range(self.config.num_preprocess_threads):
-        serialized_sequence_example = input_queue.dequeue()
-        encoded_image, caption = input_ops.parse_sequence_example(
-            serialized_sequence_example,
-            image_feature=self.config.image_feature_name,
-            caption_feature=self.config.caption_feature_name)
-        image = self.process_image(encoded_image, thread_id=thread_id)
-        images_and_captions.append([image, caption])
-
-      queue_capacity = (2 * self.config.num_preprocess_threads *
-                        self.config.batch_size)
-      images, input_seqs, target_seqs, input_mask = (
-          input_ops.batch_with_dynamic_pad(images_and_captions,
-                                           batch_size=self.config.batch_size,
-                                           queue_capacity=queue_capacity))
+      images, input_seqs, target_seqs, input_mask = input_ops.caption_batches(
+          self.reader, self.config, self.is_training(), self.process_image)
 
     self.images = images
     self.input_seqs = input_seqs
@@ -290,20 +257,20 @@ class ShowAndTellModel(object):
     """Encodes the images and projects them into the word-embedding space.
 
     Inputs:
-      self.images
+      self.images, or self.image_features (cached encoder outputs)
+      self.image_batch (inference only)
 
     Outputs:
       self.image_embeddings
+      self.image_batch_embeddings (inference only: the embeddings of
+        self.image_batch, by the same encoder and projection)
+      self.inception_variables
     """
     if self.image_features is not None:
-      # The features are this encoder's outputs, computed beforehand. Its
-      # variables are created on an input that nothing feeds, so that they
-      # are restored and saved like in image training, but never run.
-      image_embedding.inception_v3(
-          tf.placeholder(tf.float32, [None, self.config.image_height,
-                                      self.config.image_width, 3],
-                         name="unused_encoder_input"),
-          trainable=False, is_training=False, add_summaries=False)
+      # The features are this encoder's outputs, computed beforehand; its
+      # variables are still created (restored and saved, never run).
+      image_embedding.encoder_variables_only(self.config.image_height,
+                                             self.config.image_width)
       inception_output = self.image_features
     else:
       inception_output = image_embedding.inception_v3(

@@ -31,7 +31,8 @@ before ``tf_slim``; importing it:
    names meant.
 
 A third incompatibility is handled where batch normalisation is configured
-(:mod:`im2txt.ops.image_embedding`) rather than patched here: ``slim.batch_norm``
+(:mod:`im2txt.ops.image_embedding`) rather than patched here:
+``slim.batch_norm``
 with the default ``updates_collections`` (the bare string
 ``tf.GraphKeys.UPDATE_OPS``) takes a Keras-layer code path that imports the
 missing ``tf_keras.legacy_tf_layers``; passing the collection as a one-item
@@ -45,7 +46,8 @@ that says how to fix it.
 
 import os as _os
 
-import im2txt  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+# Sets TF_USE_LEGACY_KERAS before TensorFlow loads.
+import im2txt  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow as _tf
 import tensorflow.compat.v1 as tf
@@ -53,7 +55,7 @@ from tensorflow.python.framework import ops as _framework_ops
 
 
 def _patch_tf_slim_names():
-  """Aliases the tensor classes tf-slim 1.1.0 expects on the private ops module."""
+  """Aliases the tensor classes tf-slim 1.1.0 expects on the ops module."""
   if not hasattr(_framework_ops, "Tensor"):
     _framework_ops.Tensor = _tf.Tensor
   if not hasattr(_framework_ops, "IndexedSlices"):

@@ -49,9 +49,9 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from im2txt import checkpoints
-from im2txt import show_and_tell_model
 from im2txt import training
 from im2txt import training_checks
+from im2txt.ops import image_embedding
 
 FLAGS = flags.FLAGS
 
@@ -66,10 +66,11 @@ def define_flags():
                       "Directory for saving and loading model checkpoints. "
                       "Required.")
   # Optional, as in the original.
-  flags.DEFINE_string("inception_checkpoint_file", "",
-                      "Path to a pretrained inception_v3 checkpoint, used only "
-                      "when train_dir has no checkpoint yet. Empty: the encoder "
-                      "starts from random weights (with a warning).")
+  flags.DEFINE_string(
+      "inception_checkpoint_file", "",
+      "Path to a pretrained inception_v3 checkpoint, used only "
+      "when train_dir has no checkpoint yet. Empty: the encoder "
+      "starts from random weights (with a warning).")
   flags.DEFINE_boolean("train_inception", False,
                        "Whether to train the Inception v3 submodel variables "
                        "(phase 2).")
@@ -116,7 +117,7 @@ def main(unused_argv):
                        "encoder frozen); phase 2 needs images "
                        "(--input_file_pattern) and --train_inception=true.")
     # Before any work; the model checks the same when it is built.
-    show_and_tell_model.check_encoder_dtype(
+    image_embedding.check_encoder_dtype(
         FLAGS.encoder_dtype, FLAGS.train_inception, features)
     training_checks.check_vocab_size(
         features or model_config.input_file_pattern, model_config.vocab_size,

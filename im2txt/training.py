@@ -66,7 +66,8 @@ def learning_rate_for(training_config, batch_size, train_inception):
   if training_config.learning_rate_decay_factor <= 0:
     return learning_rate, None
   num_batches_per_epoch = training_config.num_examples_per_epoch / batch_size
-  decay_steps = int(num_batches_per_epoch * training_config.num_epochs_per_decay)
+  decay_steps = int(num_batches_per_epoch *
+                    training_config.num_epochs_per_decay)
 
   def learning_rate_decay_fn(learning_rate, global_step):
     return tf.train.exponential_decay(

@@ -1,13 +1,18 @@
 """The Bazel workflow of the original guide, offline: build, binaries, tests.
 
 Needs Debian's bazel-bootstrap and bazel-rules-java (make test installs
-them) and the virtualenv's python3 first on PATH.
+them). The built binaries and `bazel test` run with a "bare" python3: one
+that sees the virtualenv's packages (TensorFlow, tf-slim, ...) but not the
+im2txt package installed there, so that a module missing from a target's
+deps fails here instead of being found in the virtualenv.
 """
 
 import os
 import shutil
 import subprocess
 import sys
+import sysconfig
+import tempfile
 import unittest
 
 import pytest
@@ -17,18 +22,47 @@ from tests import testing_utils
 pytestmark = pytest.mark.slow
 
 
+_BARE_PYTHON_BIN = None  # Set by BazelTest.setUpClass.
+
+
+def make_bare_python(folder):
+  """A virtualenv in `folder` that imports this interpreter's packages, but
+  not the ones installed through .pth files (the editable im2txt).
+
+  Its site-packages lists ours in a .pth file: a directory named there is
+  added to sys.path, but the .pth files inside it are not processed.
+
+  Returns:
+    The virtualenv's bin directory.
+  """
+  base = getattr(sys, "_base_executable", sys.executable)
+  subprocess.run([base, "-m", "venv", "--without-pip", folder], check=True)
+  python = os.path.join(folder, "bin", "python3")
+  site = subprocess.run(
+      [python, "-c", "import sysconfig; print(sysconfig.get_paths()"
+       "['purelib'])"], check=True, capture_output=True, text=True).stdout
+  ours = sorted(set([sysconfig.get_paths()["purelib"],
+                     sysconfig.get_paths()["platlib"]]))
+  with open(os.path.join(site.strip(), "project_deps.pth"), "w") as f:
+    f.write("\n".join(ours) + "\n")
+  return os.path.join(folder, "bin")
+
+
+def _env(**extra):
+  env = dict(os.environ, **extra)
+  env["PATH"] = _BARE_PYTHON_BIN + os.pathsep + env["PATH"]
+  env.pop("PYTHONPATH", None)
+  return env
+
+
 def _bazel(*args, timeout=1200):
-  env = dict(os.environ)
-  env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env["PATH"]
   return subprocess.run(["bazel"] + list(args), cwd=testing_utils.REPO_ROOT,
-                        env=env, capture_output=True, text=True,
+                        env=_env(), capture_output=True, text=True,
                         timeout=timeout)
 
 
 def _binary(name, *args):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-  env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env["PATH"]
-  env.pop("PYTHONPATH", None)
+  env = _env(TF_CPP_MIN_LOG_LEVEL="2")
   path = os.path.join(testing_utils.REPO_ROOT, "bazel-bin", "im2txt", name)
   return subprocess.run([path] + list(args), env=env, capture_output=True,
                         text=True, timeout=300, cwd="/")
@@ -40,9 +74,25 @@ class BazelTest(unittest.TestCase):
 
   @classmethod
   def setUpClass(cls):
+    global _BARE_PYTHON_BIN
+    cls.bare = tempfile.mkdtemp()
+    _BARE_PYTHON_BIN = make_bare_python(cls.bare)
     result = _bazel("build", "-c", "opt", "//im2txt/...")
     if result.returncode != 0:
       raise AssertionError("bazel build failed:\n" + result.stderr[-5000:])
+
+  @classmethod
+  def tearDownClass(cls):
+    shutil.rmtree(cls.bare, ignore_errors=True)
+
+  def testBarePythonHasTheDependenciesButNotThePackage(self):
+    python = os.path.join(_BARE_PYTHON_BIN, "python3")
+    ok = subprocess.run([python, "-c", "import tensorflow, tf_slim, absl"],
+                        cwd="/", capture_output=True, text=True)
+    self.assertEqual(ok.returncode, 0, ok.stderr[-2000:])
+    missing = subprocess.run([python, "-c", "import im2txt"], cwd="/",
+                             capture_output=True, text=True)
+    self.assertIn("No module named 'im2txt'", missing.stderr)
 
   def testTrainBinaryPrintsTrainingFlags(self):
     result = _binary("train", "--helpfull")
@@ -71,7 +121,8 @@ class BazelTest(unittest.TestCase):
                        ("train", "--encoder_dtype"),
                        ("run_inference", "--encoder_dtype"),
                        ("caption_images", "--encoder_dtype"),
-                       ("build_mscoco_data", "--parallelism")):
+                       ("build_mscoco_data", "--parallelism"),
+                       ("make_demo_data", "--output_dir")):
       result = _binary(name, "--helpfull")
       self.assertEqual(result.returncode, 0, name + result.stderr[-2000:])
       self.assertIn(flag, result.stdout)
@@ -90,7 +141,8 @@ class BazelTest(unittest.TestCase):
     self.assertEqual(result.returncode, 0, result.stdout[-5000:] +
                      result.stderr[-3000:])
     self.assertIn("//tests:caption_generator_test", result.stdout)
-    self.assertRegex(result.stdout, r"Executed \d+ out of \d+ tests?: \d+ tests? pass")
+    self.assertRegex(result.stdout,
+                     r"Executed \d+ out of \d+ tests?: \d+ tests? pass")
 
 
 if __name__ == "__main__":

@@ -8,12 +8,11 @@ import os
 import numpy as np
 import pytest
 
-from im2txt import tf_compat  # noqa: F401
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt.data import feature_records
 from tests import testing_utils
-from tests.cache_features_test import _read_features
 
 
 @pytest.mark.slow
@@ -39,11 +38,11 @@ class Bfloat16BinariesTest(testing_utils.TinyDataTestCase):
     self.assertEqual(feature_records.FeatureShardInfo.from_json_file(
         os.path.join(out32, "features-train-00000-of-00002.json")
     ).encoder_dtype, "float32")
-    a = _read_features(os.path.join(out32, "features-*"))
-    b = _read_features(os.path.join(out16, "features-*"))
+    a = testing_utils.read_feature_shards(os.path.join(out32, "features-*"))
+    b = testing_utils.read_feature_shards(os.path.join(out16, "features-*"))
     self.assertEqual(sorted(a), sorted(b))
-    for image_id in a:
-      f32, f16 = a[image_id]["features"][0], b[image_id]["features"][0]
+    for image_id, record in a.items():
+      f32, f16 = record["features"][0], b[image_id]["features"][0]
       self.assertFalse(np.array_equal(f32, f16))
       # Related but not close: this tiny calibrated random encoder amplifies
       # small input changes (per-image correlations 0.73-0.92 measured);

@@ -1,12 +1,13 @@
 """Cached encoder features: equal to the encoder, resumable, and trainable."""
 
+import unittest
 import glob
 import os
 
 import numpy as np
 import pytest
 
-from im2txt import tf_compat  # noqa: F401
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt import show_and_tell_model
@@ -17,18 +18,6 @@ from im2txt.ops import inputs
 from tests import testing_utils
 
 pytestmark = pytest.mark.slow
-
-
-def _read_features(pattern):
-  out = {}
-  for path in sorted(glob.glob(pattern)):
-    if not feature_records.is_shard_file(path):
-      continue
-    for serialized in tf.io.tf_record_iterator(path):
-      record = feature_records.parse_example_proto(serialized)
-      assert record["image_id"] not in out, "image twice in the cache"
-      out[record["image_id"]] = record
-  return out
 
 
 def _read_records(pattern):
@@ -66,7 +55,8 @@ class CacheFeaturesTest(testing_utils.TinyDataTestCase):
   def testFeaturesEqualTheEncoderOutputWithAllCaptions(self):
     out = os.path.join(self.root, "features_2crops")
     result = self._cache(out, "--num_crops=2", "--batch_size=5")
-    cached = _read_features(os.path.join(out, "features-train-*-of-00002"))
+    cached = testing_utils.read_feature_shards(
+        os.path.join(out, "features-train-*-of-00002"))
     images, captions = _read_records(self.paths["train_pattern"])
     self.assertIn("%d images, %d captions encoded" % (
         len(images), sum(len(c) for c in captions.values())), result.stdout)
@@ -112,7 +102,7 @@ class CacheFeaturesTest(testing_utils.TinyDataTestCase):
   def testPipelineBatchesAreCaptionsOfTheirImages(self):
     out = os.path.join(self.root, "features_pipeline")
     self._cache(out)
-    cached = _read_features(os.path.join(out, "features-*"))
+    cached = testing_utils.read_feature_shards(os.path.join(out, "features-*"))
     with tf.Graph().as_default():
       tensors = feature_inputs.feature_batches(
           os.path.join(out, "features-*"), batch_size=8, feature_size=2048,
@@ -128,7 +118,8 @@ class CacheFeaturesTest(testing_utils.TinyDataTestCase):
       for row in range(8):
         record = by_features[features[row].astype(np.float32).tobytes()]
         n = int(mask[row].sum())
-        self.assertTrue(np.all(mask[row, :n] == 1) and np.all(mask[row, n:] == 0))
+        self.assertTrue(np.all(mask[row, :n] == 1) and
+                        np.all(mask[row, n:] == 0))
         caption = list(input_seqs[row, :n]) + [target_seqs[row, n - 1]]
         np.testing.assert_array_equal(input_seqs[row, 1:n],
                                       target_seqs[row, :n - 1])
@@ -172,8 +163,9 @@ class CacheFeaturesTest(testing_utils.TinyDataTestCase):
     image = sorted(glob.glob(os.path.join(self.paths["val_image_dir"],
                                           "*.jpg")))[0]
     result = testing_utils.run_module("im2txt.run_inference", [
-        "--checkpoint_path=" + latest, "--vocab_file=" + self.paths["vocab_file"],
-        "--input_files=" + image])
+        "--checkpoint_path=" + latest,
+        "--vocab_file=" + self.paths["vocab_file"], "--input_files=" + image
+    ])
     self.assertIn("Captions for image %s:" % os.path.basename(image),
                   result.stdout)
 
@@ -204,3 +196,7 @@ class CacheFeaturesTest(testing_utils.TinyDataTestCase):
         "--train_inception=true", "--number_of_steps=5"], check=False)
     self.assertEqual(result.returncode, 1)
     self.assertIn("trains phase 1 only", result.stderr)
+
+
+if __name__ == "__main__":
+  unittest.main()

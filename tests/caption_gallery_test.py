@@ -1,4 +1,4 @@
-"""Caption gallery: page content, escaping, contact sheet, Chromium rendering."""
+"""Caption gallery: page content, escaping, contact sheet, Chromium render."""
 
 import io
 import os

@@ -1,4 +1,4 @@
-"""Caption metrics: hand-checked cases, agreement with pycocoevalcap, the CLI."""
+"""Caption metrics: hand-checked cases, pycocoevalcap agreement, the CLI."""
 
 import json
 import os
@@ -49,16 +49,44 @@ class CaptionMetricsTest(unittest.TestCase):
 
   def testAgreesWithPycocoevalcapThroughCocoLoadRes(self):
     d = tempfile.mkdtemp()
-    captions = _write(os.path.join(d, "captions.json"), {
-        "images": [{"id": i} for i in (1, 2, 3)],
-        "annotations": [
-            {"id": 1, "image_id": 1, "caption": "A red circle on white."},
-            {"id": 2, "image_id": 1, "caption": "a single red disc"},
-            {"id": 3, "image_id": 2, "caption": "Two shapes: a blue box and a green disc"},
-            {"id": 4, "image_id": 2, "caption": "a blue square and a green circle"},
-            {"id": 5, "image_id": 3, "caption": "a yellow triangle"},
-            {"id": 6, "image_id": 3, "caption": "one yellow pointed shape"},
-        ]})
+    captions = _write(
+        os.path.join(d, "captions.json"), {
+            "images": [{
+                "id": i
+            } for i in (1, 2, 3)],
+            "annotations": [
+                {
+                    "id": 1,
+                    "image_id": 1,
+                    "caption": "A red circle on white."
+                },
+                {
+                    "id": 2,
+                    "image_id": 1,
+                    "caption": "a single red disc"
+                },
+                {
+                    "id": 3,
+                    "image_id": 2,
+                    "caption": "Two shapes: a blue box and a green disc"
+                },
+                {
+                    "id": 4,
+                    "image_id": 2,
+                    "caption": "a blue square and a green circle"
+                },
+                {
+                    "id": 5,
+                    "image_id": 3,
+                    "caption": "a yellow triangle"
+                },
+                {
+                    "id": 6,
+                    "image_id": 3,
+                    "caption": "one yellow pointed shape"
+                },
+            ]
+        })
     results = _write(os.path.join(d, "results.json"), [
         {"image_id": 1, "caption": "a red circle"},
         {"image_id": 2, "caption": "a blue box and a green circle"},

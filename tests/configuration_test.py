@@ -1,4 +1,4 @@
-"""Tests of the configurations: the original's values, JSON round trip, checks."""
+"""The configurations: the original's values, JSON round trip, checks."""
 
 import os
 import tempfile

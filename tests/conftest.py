@@ -25,7 +25,8 @@ def pytest_collection_finish(session):
   if _TESTS_DIR not in args:
     return
   expected = set(p.resolve() for p in _TESTS_DIR.rglob("*_test.py"))
-  empty = sorted(str(p.relative_to(_TESTS_DIR)) for p in expected - _collected_files)
+  empty = sorted(
+      str(p.relative_to(_TESTS_DIR)) for p in expected - _collected_files)
   if empty:
     raise pytest.UsageError("These test files collected no tests: %s" %
                             ", ".join(empty))

@@ -44,7 +44,8 @@ class DemoTest(unittest.TestCase):
     models = testing_utils.read_json(
         os.path.join(demo_dir, "results", "test_metrics.json"))["models"]
     model, baseline = models[0]["scores"], models[1]["scores"]
-    self.assertTrue(models[1]["results_file"].endswith("baseline_captions.json"))
+    self.assertTrue(
+        models[1]["results_file"].endswith("baseline_captions.json"))
     # Clearly better than the most frequent training caption everywhere.
     print("short demo test metrics:", models)
     self.assertGreater(model["Bleu_4"], baseline["Bleu_4"] + 0.2)

@@ -9,7 +9,7 @@ import unittest
 import pytest
 from tensorboard.backend.event_processing import event_accumulator
 
-from im2txt import tf_compat  # noqa: F401
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt import caption_metrics

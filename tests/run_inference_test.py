@@ -8,7 +8,7 @@ import unittest
 
 import pytest
 
-from im2txt import tf_compat  # noqa: F401
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt import captioning
@@ -30,7 +30,7 @@ class RunInferenceTest(testing_utils.TinyDataTestCase):
     cls.images = sorted(glob.glob(os.path.join(cls.paths["val_image_dir"],
                                                "*.jpg")))[:3]
 
-  def _run(self, checkpoint_path, input_files, vocab_file=None, *extra):
+  def _run(self, checkpoint_path, input_files, vocab_file=None, *extra):  # pylint: disable=keyword-arg-before-vararg
     return testing_utils.run_module("im2txt.run_inference", [
         "--checkpoint_path=" + checkpoint_path,
         "--vocab_file=" + (vocab_file or self.paths["vocab_file"]),

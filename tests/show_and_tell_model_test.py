@@ -6,7 +6,7 @@ import tempfile
 
 import numpy as np
 
-from im2txt import tf_compat  # noqa: F401
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt import configuration
@@ -102,9 +102,12 @@ class FullSizeStructureTest(tf.test.TestCase):
         path = tf.train.Saver().save(sess, os.path.join(d, "model.ckpt"),
                                      global_step=0)
       shapes = tf.train.load_checkpoint(path).get_variable_to_shape_map()
-    inception = {n: s for n, s in shapes.items() if n.startswith("InceptionV3/")}
+    inception = {
+        n: s for n, s in shapes.items() if n.startswith("InceptionV3/")
+    }
     self.assertLen(inception, 376)
-    self.assertEqual(inception["InceptionV3/Conv2d_1a_3x3/weights"], [3, 3, 3, 32])
+    self.assertEqual(inception["InceptionV3/Conv2d_1a_3x3/weights"],
+                     [3, 3, 3, 32])
     self.assertEqual(inception["InceptionV3/Mixed_7c/Branch_3/Conv2d_0b_1x1/"
                                "BatchNorm/moving_variance"], [192])
     others = {n: s for n, s in shapes.items()
@@ -197,10 +200,12 @@ class TinyModelTest(tf.test.TestCase):
       model.build()
       with self.session() as sess:
         sess.run(tf.global_variables_initializer())
-        state = sess.run(show_and_tell_model.INITIAL_STATE, {
-            model.images: np.random.uniform(-1, 1, [1, 75, 75, 3])})[0]
+        state = sess.run(
+            show_and_tell_model.INITIAL_STATE,
+            {model.images: np.random.uniform(-1, 1, [1, 75, 75, 3])})[0]
     n = c.num_lstm_units
-    self.assertTrue(np.all(np.abs(state[n:]) <= np.abs(np.tanh(state[:n])) + 1e-6))
+    self.assertTrue(
+        np.all(np.abs(state[n:]) <= np.abs(np.tanh(state[:n])) + 1e-6))
 
   def testRejectsBadModeAndOddThreads(self):
     with self.assertRaisesRegex(ValueError, "mode must be one of"):

@@ -9,7 +9,7 @@ import sys
 import tempfile
 import unittest
 
-import im2txt  # noqa: F401
+import im2txt  # noqa: F401  pylint: disable=unused-import
 from im2txt import configuration
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -55,20 +55,56 @@ def make_tiny_dataset(root, num_train_images=24, num_val_images=40,
       num_threads=1, min_word_count=1, **raw)
   paths = dict(raw)
   paths.update({
-      "data_dir": output_dir,
-      "vocab_file": os.path.join(output_dir, "word_counts.txt"),
-      "train_pattern": os.path.join(output_dir, "train-?????-of-%05d" % shards[0]),
-      "val_pattern": os.path.join(output_dir, "val-?????-of-%05d" % shards[1]),
-      "test_pattern": os.path.join(output_dir, "test-?????-of-%05d" % shards[2]),
-      "report": report,
+      "data_dir":
+          output_dir,
+      "vocab_file":
+          os.path.join(output_dir, "word_counts.txt"),
+      "train_pattern":
+          os.path.join(output_dir, "train-?????-of-%05d" % shards[0]),
+      "val_pattern":
+          os.path.join(output_dir, "val-?????-of-%05d" % shards[1]),
+      "test_pattern":
+          os.path.join(output_dir, "test-?????-of-%05d" % shards[2]),
+      "report":
+          report,
   })
   return paths
 
 
+def write_caption_records(path, pairs):
+  """Writes caption records of (image_id, caption tokens) pairs; the image
+  is the bytes b"jpeg-<image_id>", the ids the tokens' positions."""
+  from im2txt.data import schema  # pylint: disable=g-import-not-at-top
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  with tf.io.TFRecordWriter(path) as writer:
+    for image_id, tokens in pairs:
+      writer.write(schema.make_sequence_example(
+          image_id, b"jpeg-%d" % image_id, tokens,
+          list(range(len(tokens)))).SerializeToString())
+  return path
+
+
+def read_feature_shards(pattern):
+  """{image_id: parsed feature record} of the feature shards of a pattern."""
+  from im2txt.data import feature_records  # pylint: disable=g-import-not-at-top
+  from im2txt.data import records  # pylint: disable=g-import-not-at-top
+  out = {}
+  for path in sorted(glob.glob(pattern)):
+    if not feature_records.is_shard_file(path):
+      continue
+    for record in records.read_parsed(path,
+                                      feature_records.parse_example_proto):
+      assert record["image_id"] not in out, "image twice in the cache"
+      out[record["image_id"]] = record
+  return out
+
+
 def run_module(module, args, timeout=600, env=None, check=True):
-  """Runs `python -m module args` from the repository root; returns the result."""
+  """Runs `python -m module args` from the repository root; returns the
+  CompletedProcess."""
   full_env = dict(os.environ)
-  full_env["PYTHONPATH"] = REPO_ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
+  full_env["PYTHONPATH"] = (REPO_ROOT + os.pathsep +
+                            full_env.get("PYTHONPATH", ""))
   full_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
   if env:
     full_env.update(env)
@@ -77,7 +113,8 @@ def run_module(module, args, timeout=600, env=None, check=True):
                           text=True, timeout=timeout)
   if check and result.returncode != 0:
     raise AssertionError("%s failed (%d):\nstdout:\n%s\nstderr:\n%s" % (
-        module, result.returncode, result.stdout[-3000:], result.stderr[-5000:]))
+        module, result.returncode, result.stdout[-3000:],
+        result.stderr[-5000:]))
   return result
 
 

@@ -1,6 +1,6 @@
 """The original learning-rate schedule of both training phases."""
 
-from im2txt import tf_compat  # noqa: F401
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt import configuration
@@ -33,7 +33,9 @@ class LearningRateTest(tf.test.TestCase):
     config = configuration.TrainingConfig()
     config.learning_rate_decay_factor = 0.0
     with tf.Graph().as_default():
-      _, decay_fn = training.learning_rate_for(config, 32, train_inception=False)
+      _, decay_fn = training.learning_rate_for(config,
+                                               32,
+                                               train_inception=False)
       self.assertIsNone(decay_fn)
 
 

@@ -17,7 +17,7 @@ import unittest
 import pytest
 from tensorboard.backend.event_processing import event_accumulator
 
-from im2txt import tf_compat  # noqa: F401
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt.ops import image_embedding
@@ -66,7 +66,8 @@ class TrainTest(testing_utils.TinyDataTestCase):
     moving_variance = initial.get_tensor(
         "InceptionV3/Mixed_7c/Branch_0/Conv2d_0a_1x1/BatchNorm/moving_variance")
     self.assertFalse((moving_variance == 1.0).all())
-    self.assertTrue(os.path.exists(os.path.join(train_dir, "model_config.json")))
+    self.assertTrue(os.path.exists(os.path.join(train_dir,
+                                                "model_config.json")))
     self.assertTrue(os.path.exists(os.path.join(train_dir,
                                                 "training_config.json")))
 
@@ -93,17 +94,20 @@ class TrainTest(testing_utils.TinyDataTestCase):
       expected = 0.0005 if step >= 10 else 2.0
       self.assertAlmostEqual(value, expected, places=6, msg=step)
     self.assertTrue(_scalars(train_dir, "losses/total_loss"))
-    self.assertTrue(_scalars(train_dir, "OptimizeLoss/global_norm/gradient_norm"))
+    self.assertTrue(
+        _scalars(train_dir, "OptimizeLoss/global_norm/gradient_norm"))
 
   def testSigkillAtAnyMomentResumes(self):
     train_dir = os.path.join(self.root, "killed")
     env = dict(os.environ, PYTHONPATH=testing_utils.REPO_ROOT,
                TF_CPP_MIN_LOG_LEVEL="2")
-    args = [sys.executable, "-m", "im2txt.train",
-            "--input_file_pattern=" + self.paths["train_pattern"],
-            "--train_dir=" + train_dir, "--model_config_file=" + self.config_file,
-            "--number_of_steps=1000000", "--save_interval_secs=1",
-            "--save_summaries_secs=1"]
+    args = [
+        sys.executable, "-m", "im2txt.train",
+        "--input_file_pattern=" + self.paths["train_pattern"],
+        "--train_dir=" + train_dir, "--model_config_file=" + self.config_file,
+        "--number_of_steps=1000000", "--save_interval_secs=1",
+        "--save_summaries_secs=1"
+    ]
     for delay in (0.3, 1.7, 3.1):
       proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL,
@@ -142,7 +146,8 @@ class TrainTest(testing_utils.TinyDataTestCase):
   def testRequiredFlags(self):
     result = testing_utils.run_module("im2txt.train", [], check=False)
     self.assertNotEqual(result.returncode, 0)
-    self.assertIn("Give exactly one of --input_file_pattern and --features_file_pattern", result.stderr)
+    self.assertIn("Give exactly one of --input_file_pattern and "
+                  "--features_file_pattern", result.stderr)
 
   def testVocabularyLargerThanModel(self):
     small = testing_utils.write_config(
@@ -220,7 +225,8 @@ class TrainTest(testing_utils.TinyDataTestCase):
                   result.stderr)
     got = tf.train.load_checkpoint(os.path.join(train_dir, "model.ckpt-2"))
     self.assertTrue((got.get_tensor(
-        "InceptionV3/Mixed_7c/Branch_0/Conv2d_0a_1x1/weights") == expected).all())
+        "InceptionV3/Mixed_7c/Branch_0/Conv2d_0a_1x1/weights") == expected
+                    ).all())
     os.remove(ckpt + ".index")  # Ignored once train_dir has a checkpoint.
     result = self._train(train_dir, 3, "--inception_checkpoint_file=" + ckpt)
     self.assertNotIn("Restoring Inception variables", result.stderr)

@@ -30,7 +30,8 @@ writes one ``tf.train.Example`` per image:
 
 Every feature shard ``<name>`` has a sidecar ``<name>.json`` (FeatureShardInfo)
 saying which records shard it came from (and the split's files: an image's
-captions are gathered from all of them into one record), how many images and captions it
+captions are gathered from all of them into one record), how many images and
+captions it
 holds, with which preprocessing and which encoder: ``encoder_fingerprint`` is
 a hash of the encoder's variable values in its checkpoint, so train can tell
 whether the features were computed by the encoder it is about to save beside
@@ -56,7 +57,8 @@ ENCODER_SCOPE = schema.ENCODER_SCOPE
 
 
 def _tf():
-  import im2txt  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
+  # Sets TF_USE_LEGACY_KERAS first.
+  import im2txt  # noqa: F401  pylint: disable=unused-import
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   return tf
 
@@ -114,10 +116,10 @@ def parse_example_proto(serialized):
               CAPTION_LENGTHS_KEY):
     if key not in feature:
       raise ValueError("feature record has no %r" % key)
-  num_crops = feature[NUM_CROPS_KEY].int64_list.value[0]
+  num_crops = int(feature[NUM_CROPS_KEY].int64_list.value[0])
   values = np.array(feature[FEATURES_KEY].float_list.value, dtype=np.float32)
   if num_crops < 1 or values.size % num_crops:
-    raise ValueError("feature record: %d values for %d crops"
+    raise ValueError("feature record: %s values for %s crops"
                      % (values.size, num_crops))
   ids = list(feature[CAPTION_IDS_KEY].int64_list.value)
   lengths = list(feature[CAPTION_LENGTHS_KEY].int64_list.value)
@@ -172,10 +174,10 @@ def _is_model_variable(name):
 class FeatureShardInfo(object):
   """The sidecar JSON of a feature shard."""
 
-  FIELDS = ("source_file", "split_files", "num_images", "num_captions", "num_crops",
-            "feature_size", "image_height", "image_width", "resize_height",
-            "resize_width", "encoder_checkpoint", "encoder_fingerprint",
-            "encoder_dtype")
+  FIELDS = ("source_file", "split_files", "num_images", "num_captions",
+            "num_crops", "feature_size", "image_height", "image_width",
+            "resize_height", "resize_width", "encoder_checkpoint",
+            "encoder_fingerprint", "encoder_dtype")
 
   def __init__(self, **kwargs):
     unknown = set(kwargs) - set(self.FIELDS)
@@ -183,7 +185,7 @@ class FeatureShardInfo(object):
       raise ValueError("Unknown feature shard fields: %s" % sorted(unknown))
     for name in self.FIELDS:
       setattr(self, name, kwargs.get(name))
-    if self.encoder_dtype is None:
+    if kwargs.get("encoder_dtype") is None:
       # Descriptions written before the field existed: float32 encoders.
       self.encoder_dtype = "float32"
 

@@ -69,7 +69,8 @@ def build(train_image_dir, val_image_dir, train_captions_file,
   process (the original), or "processes": up to num_threads worker
   processes (no more than processors), started once both captions files
   have loaded ("spawn": each imports TensorFlow, a few CPU-seconds) and used
-  for the tokenization, the image checks and the shard writing. Processes are not
+  for the tokenization, the image checks and the shard writing. Processes are
+  not
   held back by Python's global lock, which threads are for everything but
   the decoding. The output is the same either way.
   """
@@ -79,10 +80,12 @@ def build(train_image_dir, val_image_dir, train_captions_file,
   shard_writer.check_shards_and_threads(num_threads, train_shards=train_shards,
                            val_shards=val_shards, test_shards=test_shards)
   # Load and validate both files before anything is written or started.
-  captions = [(captions_metadata.load_captions_json(captions_file), captions_file, image_dir)
-              for captions_file, image_dir in (
-                  (train_captions_file, train_image_dir),
-                  (val_captions_file, val_image_dir))]
+  captions = [
+      (captions_metadata.load_captions_json(captions_file), captions_file,
+       image_dir)
+      for captions_file, image_dir in ((train_captions_file, train_image_dir),
+                                       (val_captions_file, val_image_dir))
+  ]
   # More processes than processors would only add start-up work; the
   # workers' record ranges (and so the shards) still follow num_threads.
   num_processes = min(num_threads, os.cpu_count() or 1)
@@ -105,12 +108,13 @@ def _build(captions, output_dir, word_counts_output_file, train_shards,
   threads)."""
   report = collections.defaultdict(list)
   mscoco_train_dataset, mscoco_val_dataset = [
-      captions_metadata.process_metadata(data, captions_file, image_dir, start_word, end_word,
-                       report, pool)
+      captions_metadata.process_metadata(data, captions_file, image_dir,
+                                         start_word, end_word, report, pool)
       for data, captions_file, image_dir in captions]
 
   # The original im2txt split: train2014 + 85% of val2014 / 5% / 10%.
-  val_train, val_dataset, test_dataset = captions_metadata.split_val_images(mscoco_val_dataset)
+  val_train, val_dataset, test_dataset = captions_metadata.split_val_images(
+      mscoco_val_dataset)
   train_dataset = mscoco_train_dataset + val_train
 
   if not tf.gfile.IsDirectory(output_dir):
@@ -134,8 +138,9 @@ def _build(captions, output_dir, word_counts_output_file, train_shards,
   for name, dataset, num_shards in (("train", train_dataset, train_shards),
                                     ("val", val_dataset, val_shards),
                                     ("test", test_dataset, test_shards)):
-    split_stats[name] = shard_writer.process_dataset(name, dataset, word_counts, num_shards,
-                                        num_threads, output_dir, cache, pool)
+    split_stats[name] = shard_writer.process_dataset(
+        name, dataset, word_counts, num_shards, num_threads, output_dir, cache,
+        pool)
 
   num_skipped, pairs_lost, text = summarize_skips(split_stats)
   converted = sorted(set(f for s in split_stats.values()

@@ -46,7 +46,8 @@ ENCODER_SCOPE = "InceptionV3"
 
 
 def _tf():
-  import im2txt  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
+  # Sets TF_USE_LEGACY_KERAS first.
+  import im2txt  # noqa: F401  pylint: disable=unused-import
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   return tf
 
@@ -69,9 +70,11 @@ def make_sequence_example(image_id, encoded_image, tokens, token_ids):
   tf = _tf()
   if len(tokens) != len(token_ids) or not tokens:
     raise ValueError("A caption needs as many ids as tokens and at least one "
-                     "token; got %d tokens and %d ids" % (len(tokens), len(token_ids)))
+                     "token; got %d tokens and %d ids" %
+                     (len(tokens), len(token_ids)))
   if not isinstance(encoded_image, bytes):
-    raise ValueError("encoded_image must be bytes, got %s" % type(encoded_image))
+    raise ValueError("encoded_image must be bytes, got %s"
+                     % type(encoded_image))
   context = tf.train.Features(feature={
       IMAGE_ID_KEY: tf.train.Feature(
           int64_list=tf.train.Int64List(value=[int(image_id)])),

@@ -217,7 +217,8 @@ def process_dataset(name, images, word_counts, num_shards, num_threads,
   os.makedirs(os.path.join(output_dir, STATE_DIRNAME), exist_ok=True)
   if pool is None:
     log("Launching %d threads for spacings: %s" % (num_threads, ranges))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=num_threads) as threads:
+    with concurrent.futures.ThreadPoolExecutor(
+        max_workers=num_threads) as threads:
       futures = [
           threads.submit(_process_image_files, thread_index, ranges, name,
                          images, word_counts, num_shards, output_dir, cache)
@@ -241,8 +242,9 @@ def process_dataset(name, images, word_counts, num_shards, num_threads,
         image.filename for image in needed if image.filename not in known))
     if todo:
       log("Checking %d image files in %d worker processes." %
-           (len(todo), pool.size))
-      for entries in pool.map(image_checks.validate_images, captions_metadata.chunks(todo, 4 * pool.size)):
+          (len(todo), pool.size))
+      for entries in pool.map(image_checks.validate_images,
+                              captions_metadata.chunks(todo, 4 * pool.size)):
         cache.update(entries)
     log("Writing %d workers' shards in %d processes for spacings: %s" %
          (num_threads, pool.size, ranges))

@@ -12,4 +12,4 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ==============================================================================
-"""Model-independent inference helpers: vocabulary, beam search, wrapper base."""
+"""Model-independent inference helpers: vocabulary, beam search, wrappers."""

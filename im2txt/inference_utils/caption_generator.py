@@ -131,9 +131,9 @@ class CaptionGenerator(object):
       beam_size: Beam size to use when generating captions.
       max_caption_length: The maximum caption length, start and end words
         included, before stopping the search.
-      length_normalization_factor: If != 0, a number x such that complete
-        captions are scored logprob / length**x; a positive x favours longer
-        captions.
+      length_normalization_factor: If > 0, a number x such that complete
+        captions are scored logprob / length**x, which favours longer
+        captions; 0 or less scores them by logprob alone.
 
     Raises:
       ValueError: If beam_size or max_caption_length is below 1.

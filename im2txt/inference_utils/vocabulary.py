@@ -23,7 +23,7 @@ softmax may be wider than the vocabulary (vocab_size 12000 for about 11520
 words); ids past the end also read as the unknown word.
 """
 
-import im2txt  # noqa: F401
+import im2txt  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
@@ -104,7 +104,7 @@ class Vocabulary(object):
     if unk_word not in reverse_vocab:
       reverse_vocab.append(unk_word)
     # A later duplicate line wins, as in the original.
-    vocab = dict([(x, y) for (y, x) in enumerate(reverse_vocab)])
+    vocab = {word: i for i, word in enumerate(reverse_vocab)}
 
     tf.logging.info("Created vocabulary with %d words", len(vocab))
 
@@ -125,12 +125,10 @@ class Vocabulary(object):
     """Returns the integer word id of a word string."""
     if word in self.vocab:
       return self.vocab[word]
-    else:
-      return self.unk_id
+    return self.unk_id
 
   def id_to_word(self, word_id):
     """Returns the word string of an integer word id."""
     if word_id >= len(self.reverse_vocab) or word_id < 0:
       return self.reverse_vocab[self.unk_id]
-    else:
-      return self.reverse_vocab[word_id]
+    return self.reverse_vocab[word_id]

@@ -28,7 +28,8 @@ A tf.data pipeline in graph mode with the queue pipeline's semantics:
        dropped: the data repeat), prefetched.
 """
 
-from im2txt import tf_compat  # noqa: F401  (TF1 behaviour)
+# TF1 behaviour.
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 

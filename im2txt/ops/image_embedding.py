@@ -19,7 +19,8 @@ of the official ``inception_v3_2016_08_28`` checkpoint) with im2txt's
 arg-scope, average pooling and dropout, giving one 2048-d vector per image.
 """
 
-from im2txt import tf_compat  # noqa: F401  (TF1 behaviour, tf-slim fixes)
+# TF1 behaviour, tf-slim fixes.
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
@@ -52,7 +53,8 @@ def _cast_weights_getter(compute_dtype):
   float32, which is what the fused batch-norm kernel takes beside bfloat16
   activations, and keeps the normalisation itself in full precision.
   """
-  def getter(next_getter, name, shape=None, dtype=None, *args, **kwargs):
+  # The signature of a TF1 custom getter.
+  def getter(next_getter, name, shape=None, dtype=None, *args, **kwargs):  # pylint: disable=keyword-arg-before-vararg
     variable = next_getter(name, shape, tf.float32, *args, **kwargs)
     if dtype == compute_dtype and name.endswith("/weights"):
       return tf.cast(variable, compute_dtype)
@@ -171,7 +173,7 @@ def inception_v3(images,
     custom_getter = _cast_weights_getter(tf.as_dtype(compute_dtype))
 
   with tf.variable_scope(scope, schema.ENCODER_SCOPE, [images],
-                         custom_getter=custom_getter) as scope:
+                         custom_getter=custom_getter) as var_scope:
     with slim.arg_scope(
         [slim.conv2d, slim.fully_connected],
         weights_regularizer=weights_regularizer,
@@ -182,7 +184,7 @@ def inception_v3(images,
           activation_fn=tf.nn.relu,
           normalizer_fn=slim.batch_norm,
           normalizer_params=batch_norm_params):
-        net, end_points = inception_v3_base(images, scope=scope)
+        net, end_points = inception_v3_base(images, scope=var_scope)
         with tf.variable_scope("logits"):
           shape = net.get_shape()
           # [batch, 8, 8, 2048] -> [batch, 1, 1, 2048]
@@ -239,3 +241,29 @@ def batch_norm_calibration_updates(images, decay=0.9,
                    batch_norm_params=batch_norm_params, add_summaries=False,
                    scope=scope)
   return tf.get_collection(CALIBRATION_UPDATES_COLLECTION)
+
+
+def check_encoder_dtype(encoder_dtype, train_inception=False,
+                        features_file_pattern=""):
+  """Raises ValueError unless the encoder can run in `encoder_dtype` here:
+  a known dtype; bfloat16 only for a frozen encoder, and not when training
+  from cached features, where the encoder does not run."""
+  check_compute_dtype(encoder_dtype, train_inception)
+  if features_file_pattern and encoder_dtype != FLOAT32:
+    raise ValueError(
+        "--encoder_dtype has no effect with --features_file_pattern: the "
+        "encoder does not run when training from cached features; its dtype "
+        "is chosen when they are cached (cache_features --encoder_dtype).")
+
+
+def encoder_variables_only(height, width, scope=schema.ENCODER_SCOPE):
+  """Creates the encoder's variables on an input that nothing feeds.
+
+  For training from cached features: the checkpoint layout stays that of
+  image training (the encoder is restored and saved), but the encoder
+  never runs.
+  """
+  inception_v3(
+      tf.placeholder(tf.float32, [None, height, width, 3],
+                     name="unused_encoder_input"),
+      trainable=False, is_training=False, add_summaries=False, scope=scope)

@@ -12,9 +12,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ==============================================================================
-"""Image preprocessing of Show and Tell: decode, resize, crop, distort, rescale."""
+"""Image preprocessing of Show and Tell: decode, resize, crop, distort."""
 
-from im2txt import tf_compat  # noqa: F401  (TF1 behaviour)
+# TF1 behaviour.
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 

@@ -25,7 +25,8 @@ The pipeline is the original's queue-runner design (TF1 queues started by
     -> batch_join with dynamic padding -> images, input_seqs, target_seqs, mask
 """
 
-from im2txt import tf_compat  # noqa: F401  (TF1 behaviour)
+# TF1 behaviour.
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
@@ -205,3 +206,45 @@ def batch_with_dynamic_pad(images_and_captions,
     tf.summary.scalar("caption_length/batch_mean", tf.reduce_mean(lengths))
 
   return images, input_seqs, target_seqs, mask
+
+
+def caption_batches(reader, config, is_training, process_image):
+  """The record pipeline of training and evaluation, as one call.
+
+  Records are prefetched into a queue (prefetch_input_data); each of
+  config.num_preprocess_threads branches parses a record and preprocesses
+  its image with process_image(encoded, thread_id), so that batch_join runs
+  them in parallel and alternate threads use the two colour-op orders; the
+  pairs are batched with dynamic padding (batch_with_dynamic_pad).
+
+  Args:
+    reader: A TFRecordReader.
+    config: The ModelConfig (input_file_pattern, batch size, queue sizes,
+      feature names, thread counts).
+    is_training: Whether records are shuffled (training) or read in order.
+    process_image: Function (encoded image, thread_id) -> float32 image.
+
+  Returns:
+    (images, input_seqs, target_seqs, input_mask) as
+    batch_with_dynamic_pad returns them.
+  """
+  input_queue = prefetch_input_data(
+      reader,
+      config.input_file_pattern,
+      is_training=is_training,
+      batch_size=config.batch_size,
+      values_per_shard=config.values_per_input_shard,
+      input_queue_capacity_factor=config.input_queue_capacity_factor,
+      num_reader_threads=config.num_input_reader_threads)
+  images_and_captions = []
+  for thread_id in range(config.num_preprocess_threads):
+    encoded_image, caption = parse_sequence_example(
+        input_queue.dequeue(),
+        image_feature=config.image_feature_name,
+        caption_feature=config.caption_feature_name)
+    image = process_image(encoded_image, thread_id=thread_id)
+    images_and_captions.append([image, caption])
+  queue_capacity = 2 * config.num_preprocess_threads * config.batch_size
+  return batch_with_dynamic_pad(images_and_captions,
+                                batch_size=config.batch_size,
+                                queue_capacity=queue_capacity)

@@ -12,7 +12,7 @@ import time
 
 from PIL import Image
 
-from im2txt import tf_compat  # noqa: F401
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt.data import captions_metadata
@@ -58,6 +58,11 @@ def _read_split(output_dir, name, num_shards):
     records.extend(schema.parse_sequence_example_proto(r)
                    for r in tf.io.tf_record_iterator(path))
   return records
+
+
+def _sha256(path):
+  with open(path, "rb") as f:
+    return hashlib.sha256(f.read()).hexdigest()
 
 
 class SplitTest(tf.test.TestCase):
@@ -169,9 +174,9 @@ class BuildTest(tf.test.TestCase):
     self.assertLen(report["dropped_captions"], 2)
     self.assertEqual([x["image_id"] for x in report["orphan_annotations"]],
                      [999])
-    self.assertEqual(
-        [os.path.basename(x["file"]) for x in report["images_without_captions"]],
-        ["nocaption.jpg"])
+    self.assertEqual([
+        os.path.basename(x["file"]) for x in report["images_without_captions"]
+    ], ["nocaption.jpg"])
     on_disk = testing_utils.read_json(os.path.join(out, "build_report.json"))
     self.assertEqual(on_disk["images_skipped"], 3)
 
@@ -194,7 +199,8 @@ class BuildTest(tf.test.TestCase):
           self.assertEqual(sess.run(image, {feed: r["image"]}).shape,
                            (20, 20, 3))
         # CMYK magenta comes out magenta, in [-1, 1] scale.
-        pixel = sess.run(image, {feed: by_caption["a cmyk image"]["image"]})[10, 10]
+        pixel = sess.run(image, {feed: by_caption["a cmyk image"]["image"]})[10,
+                                                                             10]
         self.assertAllClose(pixel, [1.0, -1.0, 1.0], atol=0.1)
 
   def testWorkerProcessesWriteWhatThreadsWrite(self):
@@ -238,8 +244,10 @@ class BuildTest(tf.test.TestCase):
     # rewrites the missing one byte for byte, checking only its images.
     all_train = _read_split(out_p, "train", 4)
     in_shard = set(r["image_id"] for r in [
-        schema.parse_sequence_example_proto(x) for x in tf.io.tf_record_iterator(
-            os.path.join(out_p, "train-00001-of-00004"))])
+        schema.parse_sequence_example_proto(x)
+        for x in tf.io.tf_record_iterator(
+            os.path.join(out_p, "train-00001-of-00004"))
+    ])
     os.remove(os.path.join(out_p, "train-00001-of-00004"))
     cache = image_checks.ImageCache()
     self._build(train, val, output="processes", train_shards=4,
@@ -260,11 +268,12 @@ class BuildTest(tf.test.TestCase):
     good = _jpeg_bytes()
     train_dir, train_json = _write_coco(self.root, "train2014",
                                         [(1, "a.jpg", good)], [(1, "A dog")])
-    val_dir, val_json = _write_coco(self.root, "val2014",
-                                    [(2, "b.jpg", good)], [(2, "A dog")])
+    val_dir, val_json = _write_coco(self.root, "val2014", [(2, "b.jpg", good)],
+                                    [(2, "A dog")])
     out = os.path.join(self.root, "out")
     cases = {
-        '{"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [': "not valid JSON",
+        ('{"images": [{"id": 1, "file_name": "a.jpg"}], '
+         '"annotations": ['): "not valid JSON",
         '[1, 2]': "expected a JSON object",
         '{"images": []}': "missing list 'annotations'",
         '{"images": [{"id": "1"}], "annotations": []}': "images[0]",
@@ -296,7 +305,7 @@ class BuildTest(tf.test.TestCase):
     _, out_b = self._build(train, val, output="b", train_shards=4)
 
     def digest(d):
-      return {n: hashlib.sha256(open(os.path.join(d, n), "rb").read()).hexdigest()
+      return {n: _sha256(os.path.join(d, n))
               for n in sorted(os.listdir(d))
               if not n.startswith(".") and n != "build_report.json"}
 

@@ -1,4 +1,4 @@
-"""The download script against a local HTTP server laid out like the MSCOCO host.
+"""The download script against a local HTTP server laid out as MSCOCO's host.
 
 The server (127.0.0.1 only) serves zips/train2014.zip, zips/val2014.zip and
 annotations/annotations_trainval2014.zip made from the demo generator,
@@ -19,7 +19,7 @@ import zipfile
 
 import pytest
 
-from im2txt import tf_compat  # noqa: F401
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt.data import demo_data
@@ -45,6 +45,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     pass
 
   def do_GET(self):  # pylint: disable=invalid-name
+    """Serves the test's files, counting requests."""
     server = self.server
     server.requests.append((self.path, self.headers.get("Range")))
     path = os.path.join(server.root, self.path.lstrip("/"))

@@ -20,6 +20,7 @@ class FakeVocab(object):
 
 class FakeModel(object):
   """Next-word probabilities depend only on the previous word."""
+  # pylint: disable=unused-argument  (the protocol fixes the arguments)
 
   def __init__(self, table, vocab_size=12):
     self._vocab_size = vocab_size
@@ -63,7 +64,8 @@ NORM_TABLE = {
 
 class CaptionGeneratorTest(unittest.TestCase):
 
-  def _search(self, table=TABLE, **kwargs):
+  def _search(self, table=None, **kwargs):
+    table = TABLE if table is None else table
     generator = caption_generator.CaptionGenerator(
         model=FakeModel(table), vocab=FakeVocab(), **kwargs)
     return generator.beam_search(None, b"")
@@ -140,6 +142,7 @@ class CaptionGeneratorTest(unittest.TestCase):
 
 class ImageTablesModel(object):
   """Each "image" (b"0", b"1", ...) has its own table; the state carries it."""
+  # pylint: disable=unused-argument  (the protocol fixes the arguments)
 
   TABLES = [TABLE, NORM_TABLE, {0: {1: 0.9, 3: 0.1}, 3: {1: 1.0}},
             {0: {2: 0.5, 3: 0.5}, 2: {2: 0.7, 1: 0.3}, 3: {3: 0.6, 1: 0.4}}]

@@ -4,7 +4,7 @@ import collections
 
 import numpy as np
 
-from im2txt import tf_compat  # noqa: F401
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt.ops import image_embedding

@@ -5,7 +5,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from im2txt import tf_compat  # noqa: F401
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt.ops import image_processing

@@ -1,0 +1,99 @@
+"""The captioning library's pieces without a model: image sources, batching
+with the one-by-one fallback, caption text and the results format."""
+
+import os
+import tempfile
+
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
+import tensorflow.compat.v1 as tf
+
+from im2txt import captioning
+from im2txt.inference_utils import caption_generator
+
+
+class FakeVocab(object):
+  end_id = 1
+
+  def id_to_word(self, i):
+    return "w%d" % i
+
+
+class FakeGenerator(object):
+  """Captions b"<n>" as [0, n, 1]; b"bad" fails the batch it is in."""
+
+  def __init__(self):
+    self.calls = []
+
+  def _captions(self, encoded):
+    if encoded == b"bad":
+      raise tf.errors.InvalidArgumentError(None, None, "cannot decode")
+    n = int(encoded)
+    return [caption_generator.Caption([0, n, 1], None, -0.5, -0.5),
+            caption_generator.Caption([0, n + 1], None, -1.0, -1.0)]
+
+  def beam_search(self, unused_sess, encoded):
+    self.calls.append(("one", encoded))
+    return self._captions(encoded)
+
+  def beam_search_batch(self, unused_sess, encoded_images):
+    self.calls.append(("batch", tuple(encoded_images)))
+    return [self._captions(e) for e in encoded_images]
+
+
+class CaptioningTest(tf.test.TestCase):
+
+  def testImageFilesWithIdsAndUnmatchedPatterns(self):
+    folder = tempfile.mkdtemp()
+    for name in ("COCO_val2014_000000224477.jpg", "img_5.jpg", "x.png"):
+      with open(os.path.join(folder, name), "wb") as f:
+        f.write(name.encode())
+    items, unmatched = captioning.image_files_with_ids(
+        os.path.join(folder, "*.jpg") + ",," + os.path.join(folder, "no*"))
+    self.assertEqual(sorted(i for i, _ in items), [5, 224477])
+    self.assertEqual(unmatched, [os.path.join(folder, "no*")])
+    with self.assertRaisesRegex(ValueError, "x.png: no image id"):
+      captioning.image_files_with_ids(os.path.join(folder, "x.png"))
+    failures = []
+    read = list(captioning.read_image_files(
+        [os.path.join(folder, "img_5.jpg"), os.path.join(folder, "gone.jpg")],
+        failures))
+    self.assertEqual(read, [(os.path.join(folder, "img_5.jpg"), b"img_5.jpg")])
+    self.assertEqual([f for f, _ in failures],
+                     [os.path.join(folder, "gone.jpg")])
+    self.assertIn("cannot read file", failures[0][1])
+
+  def testABadImageFailsAloneAndOrderIsKept(self):
+    generator = FakeGenerator()
+    items = [b"3", b"4", b"bad", b"6", b"7"]
+    out = list(captioning.beam_search_in_batches(None, generator, items, 2,
+                                                 lambda x: x))
+    self.assertEqual([item for item, _ in out], items)
+    self.assertIsNone(out[2][1])
+    self.assertEqual([c[0].sentence for _, c in out if c],
+                     [[0, 3, 1], [0, 4, 1], [0, 6, 1], [0, 7, 1]])
+    # Batches of 2; the failed batch is redone one by one; the last image
+    # alone goes the original one-image way.
+    self.assertEqual(generator.calls, [
+        ("batch", (b"3", b"4")), ("batch", (b"bad", b"6")), ("one", b"bad"),
+        ("one", b"6"), ("one", b"7")])
+
+  def testCaptionTextAndResultsFormat(self):
+    vocab = FakeVocab()
+    complete = caption_generator.Caption([0, 5, 6, 1], None, -1.0, -1.0)
+    self.assertEqual(captioning.caption_words(complete, vocab), ["w5", "w6"])
+    self.assertEqual(captioning.format_captions("x.jpg", [complete], vocab),
+                     ["Captions for image x.jpg:", "  0) w5 w6 (p=0.367879)"])
+    results, top_k, failures = captioning.caption_all(
+        None, FakeGenerator(), vocab,
+        [(10, b"3", "a.jpg"), (11, b"bad", "b.jpg")], batch_size=4)
+    self.assertEqual(results, [{"image_id": 10, "caption": "w3"}])
+    self.assertEqual(top_k[0]["image_id"], 10)
+    self.assertEqual([c["caption"] for c in top_k[0]["captions"]],
+                     ["w3", "w4"])
+    self.assertAlmostEqual(top_k[0]["captions"][0]["p"], 0.60653066)
+    self.assertEqual(failures,
+                     [("b.jpg", "image 11 is not a decodable JPEG")])
+
+
+if __name__ == "__main__":
+  tf.test.main()
