@@ -179,7 +179,7 @@ def write_gallery(output_dir, entries, title="Captions"):
     The path of index.html.
   """
   image_dir = os.path.join(output_dir, "images")
-  os.makedirs(image_dir, exist_ok=True)
+  file_io.makedirs(image_dir)
   for entry in entries:
     file_io.write_atomically(os.path.join(image_dir, _image_filename(entry)),
                              entry.encoded_image)

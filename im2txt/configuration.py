@@ -98,7 +98,10 @@ class _ConfigBase(object):
     if not isinstance(values, dict):
       raise ValueError("%s: expected a JSON object of %s fields"
                        % (path, cls.__name__))
-    return cls.from_dict(values)
+    try:
+      return cls.from_dict(values)
+    except ValueError as e:
+      raise ValueError("%s: %s" % (path, e))
 
   def __eq__(self, other):
     return type(self) is type(other) and self.__dict__ == other.__dict__

@@ -180,7 +180,7 @@ def checkpoints_to_evaluate(checkpoint_dir, evaluated_steps):
   for path in state.all_model_checkpoint_paths:
     if not os.path.isabs(path):
       path = os.path.join(checkpoint_dir, path)
-    if not tf.gfile.Exists(path + ".index"):
+    if not file_io.exists(path + ".index"):
       continue
     step = checkpoints.global_step(path)
     if step not in evaluated_steps:

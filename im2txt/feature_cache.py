@@ -231,7 +231,7 @@ def cache_features(input_file_pattern, output_dir, model_config, checkpoint,
               image_id, features, captions).SerializeToString(
                   deterministic=True))
           num_captions += len(captions)
-      tf.io.gfile.rename(tmp, shard, overwrite=True)
+      file_io.rename(tmp, shard)
       expected.num_images = len(encoded)
       expected.num_captions = num_captions
       file_io.write_atomically(feature_records.sidecar_path(shard),

@@ -88,6 +88,14 @@ def remove(path):
     _gfile().remove(path)
 
 
+def rename(src, dst):
+  """Moves a file, replacing dst (atomic on local file systems)."""
+  if is_local(src) and is_local(dst):
+    os.replace(src, dst)
+  else:
+    _gfile().rename(src, dst, overwrite=True)
+
+
 def read_bytes(path):
   """The contents of a file as bytes.
 

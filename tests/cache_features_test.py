@@ -169,6 +169,20 @@ class CacheFeaturesTest(testing_utils.TinyDataTestCase):
     self.assertIn("Captions for image %s:" % os.path.basename(image),
                   result.stdout)
 
+  def testBadModelConfigFileIsAClearError(self):
+    bad = os.path.join(self.root, "bad_config.json")
+    with open(bad, "w") as f:
+      f.write("[1, 2]")
+    result = testing_utils.run_module("im2txt.cache_features", [
+        "--input_file_pattern=" + self.paths["train_pattern"],
+        "--output_dir=" + os.path.join(self.root, "bad_config_features"),
+        "--checkpoint_path=" + self.train_dir,
+        "--model_config_file=" + bad], check=False)
+    self.assertEqual(result.returncode, 1, result.stderr[-2000:])
+    self.assertIn("cache_features: error: " + bad + ": expected a JSON "
+                  "object of ModelConfig fields", result.stderr)
+    self.assertNotIn("Traceback", result.stderr)
+
   def testFeaturesOfAnotherEncoderAreRefused(self):
     out = os.path.join(self.root, "features_other")
     self._cache(out)

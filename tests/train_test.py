@@ -143,6 +143,30 @@ class TrainTest(testing_utils.TinyDataTestCase):
     self.assertIn("Found no input files matching /no/such/train-*",
                   result.stderr)
 
+  def testBadConfigFilesAreClearErrors(self):
+    bad = os.path.join(self.root, "bad_config.json")
+    with open(bad, "w") as f:
+      f.write("{not json")
+    unknown = os.path.join(self.root, "unknown_field.json")
+    with open(unknown, "w") as f:
+      f.write('{"lstm_size": 3}')
+    for flag, path, message in (
+        ("--model_config_file", bad, "is not valid JSON"),
+        ("--training_config_file", bad, "is not valid JSON"),
+        ("--model_config_file", unknown, "Unknown ModelConfig fields: "
+         "lstm_size"),
+        ("--model_config_file", os.path.join(self.root, "missing.json"),
+         "cannot read the configuration")):
+      train_dir = os.path.join(self.root, "bad_config_train")
+      result = testing_utils.run_module("im2txt.train", [
+          "--input_file_pattern=" + self.paths["train_pattern"],
+          "--train_dir=" + train_dir, flag + "=" + path], check=False)
+      self.assertEqual(result.returncode, 1, result.stderr[-2000:])
+      self.assertIn("train: error: " + path, result.stderr)
+      self.assertIn(message, result.stderr)
+      self.assertNotIn("Traceback", result.stderr)
+      self.assertFalse(os.path.exists(train_dir))
+
   def testRequiredFlags(self):
     result = testing_utils.run_module("im2txt.train", [], check=False)
     self.assertNotEqual(result.returncode, 0)

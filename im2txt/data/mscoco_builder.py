@@ -26,9 +26,6 @@ import collections
 import json
 import os
 
-import im2txt  # noqa: F401  pylint: disable=unused-import
-import tensorflow.compat.v1 as tf
-
 from im2txt import file_io
 from im2txt.data import captions_metadata
 from im2txt.data import image_checks
@@ -117,8 +114,7 @@ def _build(captions, output_dir, word_counts_output_file, train_shards,
       mscoco_val_dataset)
   train_dataset = mscoco_train_dataset + val_train
 
-  if not tf.gfile.IsDirectory(output_dir):
-    tf.gfile.MakeDirs(output_dir)
+  file_io.makedirs(output_dir)
 
   # Vocabulary from the training captions only.
   log("Creating vocabulary.")
@@ -127,8 +123,8 @@ def _build(captions, output_dir, word_counts_output_file, train_shards,
   log("Total words: %d" % total_words)
   log("Words in vocabulary: %d" % len(word_counts))
   vocab_dir = os.path.dirname(word_counts_output_file)
-  if vocab_dir and not tf.gfile.IsDirectory(vocab_dir):
-    tf.gfile.MakeDirs(vocab_dir)
+  if vocab_dir:
+    file_io.makedirs(vocab_dir)
   file_io.write_atomically(word_counts_output_file,
                     word_counts.to_file_contents().encode("utf-8"))
   log("Wrote vocabulary file: %s" % word_counts_output_file)

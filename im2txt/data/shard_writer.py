@@ -78,7 +78,7 @@ def shard_files(output_dir, name, shard, num_shards):
 
 def is_complete(output_file, state_file):
   """A shard is complete once its state file exists beside it."""
-  return os.path.exists(output_file) and os.path.exists(state_file)
+  return file_io.exists(output_file) and file_io.exists(state_file)
 
 
 def _process_image_files(thread_index, ranges, name, images, word_counts,
@@ -96,8 +96,7 @@ def _process_image_files(thread_index, ranges, name, images, word_counts,
     images_in_shard = range(start, end)
 
     if is_complete(output_file, state_file):
-      with open(state_file, "r", encoding="utf-8") as f:
-        shard_stats = json.load(f)
+      shard_stats = json.loads(file_io.read_text(state_file))
       counter += len(images_in_shard)
       log("%s [thread %d]: Kept complete shard %s (%d image-caption pairs)." %
            (now(), thread_index, output_file, shard_stats["written"]))
@@ -133,7 +132,7 @@ def _process_image_files(thread_index, ranges, name, images, word_counts,
       writer.close()
       file_io.write_atomically(state_file,
                         json.dumps(shard_stats, sort_keys=True).encode("utf-8"))
-      os.replace(tmp_file, output_file)
+      file_io.rename(tmp_file, output_file)
       log("%s [thread %d]: Wrote %d image-caption pairs to %s" %
            (now(), thread_index, shard_stats["written"], output_file))
 
@@ -214,7 +213,7 @@ def process_dataset(name, images, word_counts, num_shards, num_threads,
 
   num_threads = min(num_shards, num_threads)
   ranges = thread_ranges(len(images), num_threads)
-  os.makedirs(os.path.join(output_dir, STATE_DIRNAME), exist_ok=True)
+  file_io.makedirs(file_io.join(output_dir, STATE_DIRNAME))
   if pool is None:
     log("Launching %d threads for spacings: %s" % (num_threads, ranges))
     with concurrent.futures.ThreadPoolExecutor(
