@@ -47,6 +47,7 @@ CONSOLE_SCRIPTS = [
     "im2txt-caption-images = im2txt.caption_images:run",
     "im2txt-blind-baseline = im2txt.blind_baseline:run",
     "im2txt-cache-features = im2txt.cache_features:run",
+    "im2txt-verify-records = im2txt.verify_records:run",
 ]
 
 here = os.path.dirname(os.path.abspath(__file__))

@@ -37,6 +37,7 @@ import tensorflow.compat.v1 as tf
 
 from im2txt import caption_metrics
 from im2txt import captioning
+from im2txt import checkpoints
 from im2txt import file_io
 from im2txt.data import records
 from im2txt.inference_utils import caption_generator
@@ -114,10 +115,13 @@ class CaptionEvaluator(object):
 
     Returns:
       A dict metric name -> score.
+
+    Raises:
+      checkpoints.CheckpointFault: If the checkpoint vanished or is corrupt.
     """
     start = time.time()
     with tf.Session(graph=self.graph, config=self.session_config) as sess:
-      self.saver.restore(sess, checkpoint_path)
+      checkpoints.restore(self.saver, sess, checkpoint_path)
       results, _, failures = captioning.caption_all(
           sess, self.generator, self.vocab, self.images,
           log_every=max(len(self.images), 1))

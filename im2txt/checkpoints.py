@@ -41,6 +41,39 @@ class CheckpointMismatchError(ValueError):
   """A checkpoint lacks variables the model needs, or has other shapes."""
 
 
+# What reading a vanished or damaged checkpoint raises (TensorFlow's reader
+# raises IndexError on a truncated data file).
+READ_ERRORS = (tf.errors.OpError, ValueError, IndexError, OSError)
+
+
+class CheckpointFault(Exception):
+  """A listed checkpoint cannot be used: it vanished (training rotated it
+  out), or it cannot be read (corrupt, truncated)."""
+
+  def __init__(self, path, reason, vanished):
+    super().__init__("%s: %s" % (path, reason))
+    self.path = path
+    self.reason = reason
+    self.vanished = vanished
+
+
+def fault(path, error):
+  """The CheckpointFault of an error reading the checkpoint `path`."""
+  reason = (getattr(error, "message", None) or str(error)).strip()
+  reason = reason.splitlines()[0] if reason else repr(error)
+  return CheckpointFault(path, reason,
+                         vanished=not file_io.exists(path + ".index"))
+
+
+def restore(saver, sess, path):
+  """saver.restore(sess, path), with a CheckpointFault for a checkpoint
+  that vanished or cannot be read."""
+  try:
+    saver.restore(sess, path)
+  except READ_ERRORS as e:
+    raise fault(path, e)
+
+
 def resolve(checkpoint_path):
   """Turns a checkpoint prefix or a directory into a checkpoint prefix.
 

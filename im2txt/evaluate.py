@@ -57,6 +57,7 @@ from im2txt import caption_evaluation
 from im2txt import checkpoints
 from im2txt import file_io
 from im2txt import show_and_tell_model
+from im2txt import training
 from im2txt.ops import inputs as input_ops
 
 FLAGS = flags.FLAGS
@@ -105,6 +106,8 @@ def define_flags():
 
 
 EVALUATED_STEPS_FILENAME = "evaluated_steps.json"
+# Checkpoints that could not be evaluated (corrupt), with the reason.
+FAILED_FILENAME = "failed_checkpoints.json"
 
 
 def evaluate_model(sess, model, global_step, summary_writer, summary_op,
@@ -168,24 +171,51 @@ def evaluate_model(sess, model, global_step, summary_writer, summary_op,
   return perplexity
 
 
-def checkpoints_to_evaluate(checkpoint_dir, evaluated_steps):
+def checkpoints_to_evaluate(checkpoint_dir, evaluated_steps,
+                            failed_paths=()):
   """Lists (global_step, path) of existing checkpoints not yet evaluated.
 
-  Returns them oldest first.
+  A checkpoint that vanished since the index listed it (training keeps only
+  the latest few) is left out; one whose step cannot be read is returned
+  with step None, for the caller to record as failed. Paths in failed_paths
+  are left out.
+
+  Returns:
+    The pending (step, path) pairs, oldest first.
   """
   state = tf.train.get_checkpoint_state(checkpoint_dir)
   if not state:
     return []
   pending = []
   for path in state.all_model_checkpoint_paths:
-    if not os.path.isabs(path):
+    if file_io.is_local(path) and not os.path.isabs(path):
       path = os.path.join(checkpoint_dir, path)
-    if not file_io.exists(path + ".index"):
+    if path in failed_paths or not file_io.exists(path + ".index"):
       continue
-    step = checkpoints.global_step(path)
+    try:
+      step = checkpoints.global_step(path)
+    except checkpoints.READ_ERRORS as e:
+      if checkpoints.fault(path, e).vanished:
+        continue
+      pending.append((-1, path))  # Sorted first; recorded as failed.
+      continue
     if step not in evaluated_steps:
       pending.append((step, path))
   return sorted(pending)
+
+
+def load_failed(eval_dir):
+  """{checkpoint path: reason} of checkpoints recorded as failed."""
+  path = file_io.join(eval_dir, FAILED_FILENAME)
+  if not file_io.exists(path):
+    return {}
+  return json.loads(file_io.read_text(path))
+
+
+def save_failed(eval_dir, failed):
+  """Records the failed checkpoints in eval_dir (atomically)."""
+  file_io.write_atomically(file_io.join(eval_dir, FAILED_FILENAME),
+                           json.dumps(failed, indent=2, sort_keys=True))
 
 
 def load_evaluated_steps(eval_dir):
@@ -218,13 +248,18 @@ def run_once(model, saver, summary_writer, summary_op, checkpoint_path,
 
   Returns:
     The perplexity.
+
+  Raises:
+    checkpoints.CheckpointFault: If the checkpoint vanished or cannot be
+      restored.
+    tf.errors.DataLossError: If an evaluation record is corrupt.
   """
   sess = tf.Session(config=session_config)
   coord = tf.train.Coordinator()
   threads = []
   try:
     tf.logging.info("Loading model from checkpoint: %s", checkpoint_path)
-    saver.restore(sess, checkpoint_path)
+    checkpoints.restore(saver, sess, checkpoint_path)
     tf.logging.info("Successfully loaded %s at global step = %d.",
                     os.path.basename(checkpoint_path), global_step)
 
@@ -271,6 +306,10 @@ def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
     A dict {global_step: perplexity} of this call's evaluations (only with
     run_once_only; otherwise it loops for ever).
   """
+  if file_io.is_local(checkpoint_dir):
+    # The checkpoint index lists paths relative to the directory it is in;
+    # with an absolute directory they resolve the same from any cwd.
+    checkpoint_dir = os.path.abspath(checkpoint_dir)
   file_io.makedirs(eval_dir)
   model_config = checkpoints.model_config_for(checkpoint_dir,
                                               model_config_file)
@@ -294,6 +333,7 @@ def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
 
     results = {}
     evaluated = load_evaluated_steps(eval_dir)
+    failed = load_failed(eval_dir)
     # Below min_global_step: skipped (and logged) once per process, not
     # recorded, so a later run with a lower threshold still evaluates them.
     below_min = set()
@@ -301,21 +341,41 @@ def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
       start = time.time()
       tf.logging.info("Starting evaluation at " + time.strftime(
           "%Y-%m-%d-%H:%M:%S", time.localtime()))
-      pending = checkpoints_to_evaluate(checkpoint_dir, evaluated | below_min)
+      pending = checkpoints_to_evaluate(checkpoint_dir, evaluated | below_min,
+                                        failed)
       if not pending and not tf.train.latest_checkpoint(checkpoint_dir):
         tf.logging.info("Skipping evaluation. No checkpoint found in: %s",
                         checkpoint_dir)
       for step, path in pending:
-        if step < min_global_step:
+        if 0 <= step < min_global_step:
           tf.logging.info("Skipping evaluation. Global step = %d < %d", step,
                           min_global_step)
           below_min.add(step)
           continue
-        results[step] = run_once(model, saver, summary_writer, summary_op,
-                                 path, step, num_eval_examples,
-                                 session_config)
-        if caption_evaluator is not None:
-          caption_evaluator.evaluate(path, step, summary_writer, eval_dir)
+        try:
+          if step < 0:
+            try:
+              step = checkpoints.global_step(path)
+            except checkpoints.READ_ERRORS as e:
+              raise checkpoints.fault(path, e)
+          results[step] = run_once(model, saver, summary_writer, summary_op,
+                                   path, step, num_eval_examples,
+                                   session_config)
+          if caption_evaluator is not None:
+            caption_evaluator.evaluate(path, step, summary_writer, eval_dir)
+        except checkpoints.CheckpointFault as e:
+          if e.vanished:
+            tf.logging.warning(
+                "Checkpoint %s vanished before it was evaluated (training "
+                "keeps only the latest max_checkpoints_to_keep); skipped.",
+                path)
+          else:
+            tf.logging.error("Checkpoint %s cannot be evaluated: %s. "
+                             "Recorded in %s; going on.", path, e.reason,
+                             FAILED_FILENAME)
+            failed[path] = e.reason
+            save_failed(eval_dir, failed)
+          continue
         evaluated.add(step)
         save_evaluated_steps(eval_dir, evaluated)
       if run_once_only:
@@ -349,14 +409,18 @@ def main(unused_argv):
   caption_evaluator_fn = None
   if FLAGS.num_caption_eval_images > 0:
     caption_evaluator_fn = _caption_evaluator
-  run(FLAGS.input_file_pattern, FLAGS.checkpoint_dir, FLAGS.eval_dir,
-      eval_interval_secs=FLAGS.eval_interval_secs,
-      num_eval_examples=FLAGS.num_eval_examples,
-      min_global_step=FLAGS.min_global_step,
-      run_once_only=FLAGS.run_once,
-      eval_on_cpu=FLAGS.eval_on_cpu,
-      model_config_file=FLAGS.model_config_file,
-      caption_evaluator_fn=caption_evaluator_fn)
+  try:
+    run(FLAGS.input_file_pattern, FLAGS.checkpoint_dir, FLAGS.eval_dir,
+        eval_interval_secs=FLAGS.eval_interval_secs,
+        num_eval_examples=FLAGS.num_eval_examples,
+        min_global_step=FLAGS.min_global_step,
+        run_once_only=FLAGS.run_once,
+        eval_on_cpu=FLAGS.eval_on_cpu,
+        model_config_file=FLAGS.model_config_file,
+        caption_evaluator_fn=caption_evaluator_fn)
+  except tf.errors.DataLossError as e:
+    sys.exit("evaluate: error: %s" % training.describe_data_loss(
+        e, FLAGS.input_file_pattern))
 
 
 def console_main():

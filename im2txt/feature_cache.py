@@ -23,6 +23,7 @@ cache_features (see im2txt/cache_features.py for what and why).
 """
 
 import collections
+import hashlib
 import os
 import time
 
@@ -146,11 +147,32 @@ def encode_shard(encoder, images, batch_size, source):
   return out, skipped
 
 
+def split_digest(sources):
+  """SHA-256 over the split's record files (names and contents).
+
+  A feature shard holds captions gathered from every file of the split, so
+  a change of any of them (a rebuilt split) makes every shard stale.
+  """
+  digest = hashlib.sha256()
+  for path in sorted(sources):
+    digest.update(os.path.basename(path).encode("utf-8") + b"\0")
+    with tf.io.gfile.GFile(path, "rb") as f:
+      while True:
+        block = f.read(1 << 22)
+        if not block:
+          break
+        digest.update(block)
+  return digest.hexdigest()
+
+
 def expected_info(source, sources, model_config, num_crops,
-                  encoder_checkpoint, fingerprint, encoder_dtype="float32"):
+                  encoder_checkpoint, fingerprint, encoder_dtype="float32",
+                  records_sha256=None):
+  """The description a complete, current shard of `source` has."""
   return feature_records.FeatureShardInfo(
       source_file=os.path.basename(source),
       split_files=sorted(os.path.basename(s) for s in sources),
+      split_sha256=records_sha256,
       num_crops=num_crops,
       feature_size=image_embedding.OUTPUT_SIZE,
       image_height=model_config.image_height,
@@ -161,22 +183,31 @@ def expected_info(source, sources, model_config, num_crops,
       encoder_dtype=encoder_dtype)
 
 
-_IDENTITY_FIELDS = ("source_file", "split_files", "num_crops", "feature_size",
-                    "image_height", "image_width", "resize_height",
-                    "resize_width", "encoder_fingerprint", "encoder_dtype")
+_IDENTITY_FIELDS = ("source_file", "split_files", "split_sha256", "num_crops",
+                    "feature_size", "image_height", "image_width",
+                    "resize_height", "resize_width", "encoder_fingerprint",
+                    "encoder_dtype")
+
+
+def why_stale(shard_path, expected):
+  """None if a complete shard matching `expected` exists, else the reason."""
+  sidecar = feature_records.sidecar_path(shard_path)
+  if not (file_io.exists(shard_path) and file_io.exists(sidecar)):
+    return "not written yet"
+  try:
+    info = feature_records.FeatureShardInfo.from_json_file(sidecar)
+  except ValueError as e:
+    return str(e)
+  changed = [f for f in _IDENTITY_FIELDS
+             if getattr(info, f) != getattr(expected, f)]
+  if changed:
+    return "made from other inputs or settings: %s" % ", ".join(changed)
+  return None
 
 
 def is_complete(shard_path, expected):
   """Whether a shard exists with a description matching `expected`."""
-  sidecar = feature_records.sidecar_path(shard_path)
-  if not (file_io.exists(shard_path) and file_io.exists(sidecar)):
-    return False
-  try:
-    info = feature_records.FeatureShardInfo.from_json_file(sidecar)
-  except ValueError:
-    return False
-  return all(getattr(info, f) == getattr(expected, f)
-             for f in _IDENTITY_FIELDS)
+  return why_stale(shard_path, expected) is None
 
 
 def cache_features(input_file_pattern, output_dir, model_config, checkpoint,
@@ -200,8 +231,10 @@ def cache_features(input_file_pattern, output_dir, model_config, checkpoint,
     raise FeatureCacheError("%s: cannot read the encoder (%s)"
                             % (checkpoint, getattr(e, "message", e)))
   file_io.makedirs(output_dir)
-  summary = {"shards_written": 0, "shards_kept": 0, "images": 0,
-             "captions": 0, "skipped_images": 0}
+  tf.logging.info("Hashing the %d record files of the split.", len(sources))
+  records_sha256 = split_digest(sources)
+  summary = {"shards_written": 0, "shards_kept": 0, "shards_rewritten": 0,
+             "images": 0, "captions": 0, "skipped_images": 0}
   encoder = None
   split_captions = home = None
   start = time.time()
@@ -210,11 +243,16 @@ def cache_features(input_file_pattern, output_dir, model_config, checkpoint,
       shard = file_io.join(output_dir,
                            SHARD_PREFIX + os.path.basename(source))
       expected = expected_info(source, sources, model_config, num_crops,
-                               checkpoint, fingerprint, encoder_dtype)
-      if is_complete(shard, expected):
+                               checkpoint, fingerprint, encoder_dtype,
+                               records_sha256)
+      stale = why_stale(shard, expected)
+      if stale is None:
         tf.logging.info("%s is complete; kept.", shard)
         summary["shards_kept"] += 1
         continue
+      if stale != "not written yet":
+        tf.logging.info("%s is rewritten: %s.", shard, stale)
+        summary["shards_rewritten"] += 1
       if encoder is None:
         split_captions, home = scan_split(sources)
         tf.logging.info("%d images with %d captions in %d files", len(home),

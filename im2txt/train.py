@@ -37,6 +37,7 @@ checkpoints. The features must come from the encoder this run restores: the
 latest checkpoint in train_dir, or --inception_checkpoint_file at step 0.
 """
 
+import os
 import sys
 
 from absl import flags
@@ -49,6 +50,9 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from im2txt import checkpoints
+from im2txt import configuration
+from im2txt import dir_lock
+from im2txt import file_io
 from im2txt import training
 from im2txt import training_checks
 from im2txt.ops import image_embedding
@@ -105,9 +109,18 @@ def define_flags():
                            message="--train_dir is required.")
 
 
+# The lock file that keeps a second trainer out of a train_dir.
+LOCK_FILENAME = ".train.lock"
+
+
 def main(unused_argv):
   tf.logging.set_verbosity(tf.logging.INFO)
   features = FLAGS.features_file_pattern
+  train_dir = FLAGS.train_dir
+  if file_io.is_local(train_dir):
+    train_dir = os.path.abspath(train_dir)
+  lock = dir_lock.DirectoryLock(train_dir, LOCK_FILENAME,
+                                log=tf.logging.warning)
   try:
     model_config, training_config = training.build_configs(
         FLAGS.input_file_pattern, FLAGS.inception_checkpoint_file,
@@ -122,8 +135,21 @@ def main(unused_argv):
     training_checks.check_vocab_size(
         features or model_config.input_file_pattern, model_config.vocab_size,
         features=bool(features))
-    latest = training.prepare_train_dir(FLAGS.train_dir, model_config,
-                                        training_config)
+    lock.acquire()
+  except (ValueError, dir_lock.LockError) as e:
+    # NoInputFilesError, VocabularyMismatchError and a bad config file are
+    # ValueErrors.
+    sys.exit("train: error: %s" % e)
+  try:
+    _train(train_dir, model_config, training_config, features)
+  finally:
+    lock.release()
+
+
+def _train(train_dir, model_config, training_config, features):
+  """main() once the flags are checked and train_dir is locked."""
+  try:
+    latest = training.check_train_dir(train_dir, model_config)
     if features:
       encoder = latest or model_config.inception_checkpoint_file
       if not encoder:
@@ -134,8 +160,7 @@ def main(unused_argv):
       training_checks.check_features_match_encoder(features, encoder,
                                                    model_config)
   except ValueError as e:
-    # NoInputFilesError, VocabularyMismatchError, FeatureMismatchError,
-    # ConfigMismatchError and a bad config file are all ValueErrors.
+    # FeatureMismatchError and ConfigMismatchError are ValueErrors.
     sys.exit("train: error: %s" % e)
 
   if latest:
@@ -164,23 +189,31 @@ def main(unused_argv):
           model_config.inception_checkpoint_file, model.inception_variables)
     except checkpoints.CheckpointMismatchError as e:
       sys.exit("train: error: %s" % e)
-  else:
-    # No Inception checkpoint: a random encoder, with measured batch-norm
-    # statistics, saved as step 0 and restored by the Supervisor below.
-    training.calibrate_random_encoder(g, model, saver, calibration_ops,
-                                      FLAGS.train_dir)
 
-  slim.learning.train(
-      train_op,
-      FLAGS.train_dir,
-      log_every_n_steps=FLAGS.log_every_n_steps,
-      graph=g,
-      global_step=model.global_step,
-      number_of_steps=FLAGS.number_of_steps,
-      init_fn=init_fn,
-      saver=saver,
-      save_summaries_secs=FLAGS.save_summaries_secs,
-      save_interval_secs=FLAGS.save_interval_secs)
+  # The run really starts: its configuration goes beside the checkpoints
+  # (not earlier, so that a start that failed leaves nothing that would
+  # refuse or mislead the next run).
+  configuration.save_configs(train_dir, model_config, training_config)
+  try:
+    if init_fn is None and not latest:
+      # No Inception checkpoint: a random encoder, with measured batch-norm
+      # statistics, saved as step 0 and restored by the Supervisor below.
+      training.calibrate_random_encoder(g, model, saver, calibration_ops,
+                                        train_dir)
+    slim.learning.train(
+        train_op,
+        train_dir,
+        log_every_n_steps=FLAGS.log_every_n_steps,
+        graph=g,
+        global_step=model.global_step,
+        number_of_steps=FLAGS.number_of_steps,
+        init_fn=init_fn,
+        saver=saver,
+        save_summaries_secs=FLAGS.save_summaries_secs,
+        save_interval_secs=FLAGS.save_interval_secs)
+  except tf.errors.DataLossError as e:
+    sys.exit("train: error: %s" % training.describe_data_loss(
+        e, features or model_config.input_file_pattern, bool(features)))
 
 
 def run():

@@ -18,8 +18,8 @@
 * ``learning_rate_for``: the original's schedule (staircase decay in phase
   1, a constant fine-tuning rate in phase 2);
 * ``build_training_graph``: model, optimizer and saver in a new graph;
-* ``prepare_train_dir``: checks the config saved in train_dir and saves
-  this run's;
+* ``check_train_dir``: checks the config saved in train_dir;
+* ``describe_data_loss``: names the file of a corrupt input record;
 * ``calibrate_random_encoder``: the step-0 checkpoint of a run without the
   Inception checkpoint.
 """
@@ -32,7 +32,10 @@ import tf_slim as slim
 from im2txt import configuration
 from im2txt import file_io
 from im2txt import show_and_tell_model
+from im2txt.data import records
+from im2txt.ops import feature_inputs
 from im2txt.ops import image_embedding
+from im2txt.ops import inputs as input_ops
 
 # Batches used to measure a random encoder's batch-norm statistics.
 CALIBRATION_BATCHES = 50
@@ -164,19 +167,36 @@ def calibrate_random_encoder(graph, model, saver, calibration_ops, train_dir,
   return path
 
 
-def prepare_train_dir(train_dir, model_config, training_config):
-  """Creates train_dir, checks a saved config, saves this run's configs.
+def check_train_dir(train_dir, model_config):
+  """Checks the model config saved in train_dir against this run's.
+
+  Writes nothing: train saves the run's configs only once the run starts.
 
   Returns:
     The latest checkpoint path in train_dir, or None.
+
+  Raises:
+    configuration.ConfigMismatchError: If the saved config gives other
+      variable shapes.
   """
-  if not file_io.isdir(train_dir):
-    tf.logging.info("Creating training directory: %s", train_dir)
-    file_io.makedirs(train_dir)
   saved = configuration.load_model_config(train_dir)
   if saved is not None:
     configuration.check_compatible(
         saved, model_config,
         file_io.join(train_dir, configuration.MODEL_CONFIG_FILENAME))
-  configuration.save_configs(train_dir, model_config, training_config)
   return tf.train.latest_checkpoint(train_dir)
+
+
+def describe_data_loss(error, file_pattern, features=False):
+  """The message for a DataLossError of the input pipeline: TensorFlow's
+  names no file, so the input files (feature shards if `features`) are
+  scanned for the corrupt record."""
+  corrupt = records.find_first_corrupt(
+      feature_inputs.match_feature_files(file_pattern) if features else
+      input_ops.match_input_files(file_pattern))
+  where = str(corrupt) if corrupt is not None else (
+      "a corrupt record in %s (%s)" % (file_pattern,
+                                       error.message.splitlines()[-1]))
+  return ("%s. Every restart would stop at it again: rebuild that file, or "
+          "leave it out of the input pattern. verify_records "
+          "--input_file_pattern=... lists every bad file." % where)

@@ -87,7 +87,7 @@ def check_vocab_size(file_pattern, vocab_size, features=False):
         vocab_file, num_words + 1, vocab_size, "the model config",
         "Set vocab_size to at least %d in the model config." % (num_words + 1))
   max_id = -1
-  for path in files[:_FILES_SAMPLED]:
+  for path in sorted(files)[:_FILES_SAMPLED]:
     try:
       for i, serialized in enumerate(records.read_records(path)):
         if i >= _RECORDS_PER_FILE:

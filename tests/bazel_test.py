@@ -122,7 +122,8 @@ class BazelTest(unittest.TestCase):
                        ("run_inference", "--encoder_dtype"),
                        ("caption_images", "--encoder_dtype"),
                        ("build_mscoco_data", "--parallelism"),
-                       ("make_demo_data", "--output_dir")):
+                       ("make_demo_data", "--output_dir"),
+                       ("verify_records", "--kind")):
       result = _binary(name, "--helpfull")
       self.assertEqual(result.returncode, 0, name + result.stderr[-2000:])
       self.assertIn(flag, result.stdout)

@@ -1,8 +1,9 @@
 """Cached encoder features: equal to the encoder, resumable, and trainable."""
 
-import unittest
 import glob
 import os
+import shutil
+import unittest
 
 import numpy as np
 import pytest
@@ -168,6 +169,28 @@ class CacheFeaturesTest(testing_utils.TinyDataTestCase):
     ])
     self.assertIn("Captions for image %s:" % os.path.basename(image),
                   result.stdout)
+
+  def testRebuiltSplitMakesEveryShardStale(self):
+    split = os.path.join(self.root, "split_copy")
+    os.makedirs(split)
+    for path in glob.glob(self.paths["train_pattern"]):
+      shutil.copy(path, split)
+    out = os.path.join(self.root, "features_rebuilt")
+    args = ["--input_file_pattern=" + os.path.join(split, "train-*"),
+            "--output_dir=" + out, "--checkpoint_path=" + self.train_dir]
+    testing_utils.run_module("im2txt.cache_features", args)
+    # The split is rebuilt: one file loses its last record.
+    first = sorted(glob.glob(os.path.join(split, "train-*")))[0]
+    kept = list(tf.io.tf_record_iterator(first))[:-1]
+    with tf.io.TFRecordWriter(first) as writer:
+      for record in kept:
+        writer.write(record)
+    result = testing_utils.run_module("im2txt.cache_features", args)
+    self.assertIn("2 written, 0 kept", result.stdout)
+    self.assertIn("is rewritten: made from other inputs or settings: "
+                  "split_sha256", result.stderr)
+    result = testing_utils.run_module("im2txt.cache_features", args)
+    self.assertIn("0 written, 2 kept", result.stdout)
 
   def testBadModelConfigFileIsAClearError(self):
     bad = os.path.join(self.root, "bad_config.json")

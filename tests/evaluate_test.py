@@ -4,6 +4,8 @@ import json
 import math
 import os
 import shutil
+import subprocess
+import time
 import unittest
 
 import pytest
@@ -191,6 +193,88 @@ class EvaluateTest(testing_utils.TinyDataTestCase):
         "--input_file_pattern=" + self.paths["val_pattern"],
         "--max_images=4", "--beam_size=2", "--output_file=" + results_file])
     self.assertEqual(caption_metrics.load_results(results_file), captions)
+
+  def testRelativeCheckpointDirIsTheSameAsAbsolute(self):
+    shutil.copytree(self.train_dir, os.path.join(self.root, "rel_train"))
+    result = testing_utils.run_module("im2txt.evaluate", [
+        "--input_file_pattern=" + self.paths["val_pattern"],
+        "--checkpoint_dir=rel_train", "--eval_dir=rel_eval",
+        "--num_eval_examples=4", "--min_global_step=1", "--run_once"],
+                                      cwd=self.root)
+    self.assertIn("Perplexity = ", result.stderr)
+    self.assertIn(30, testing_utils.read_json(os.path.join(
+        self.root, "rel_eval", "evaluated_steps.json")))
+
+  def testCorruptCheckpointIsRecordedAndTheOthersEvaluated(self):
+    train_dir = os.path.join(self.root, "train_corrupt")
+    eval_dir = os.path.join(self.root, "eval_corrupt")
+    shutil.copytree(self.train_dir, train_dir)
+    testing_utils.train_tiny_model(self.paths, train_dir, self.config_file, 33)
+    listed = tf.train.get_checkpoint_state(
+        train_dir).all_model_checkpoint_paths
+    self.assertGreaterEqual(len(listed), 2)
+    bad = listed[0]
+    with open(bad + ".data-00000-of-00001", "r+b") as f:
+      f.truncate(100)
+    args = ["--input_file_pattern=" + self.paths["val_pattern"],
+            "--checkpoint_dir=" + train_dir, "--eval_dir=" + eval_dir,
+            "--num_eval_examples=4", "--min_global_step=0", "--run_once"]
+    result = testing_utils.run_module("im2txt.evaluate", args)
+    self.assertIn("Checkpoint %s cannot be evaluated" % bad, result.stderr)
+    failed = testing_utils.read_json(os.path.join(eval_dir,
+                                                  evaluate.FAILED_FILENAME))
+    self.assertEqual(list(failed), [bad])
+    good_steps = set(int(tf.train.load_checkpoint(p).get_tensor(
+        "global_step")) for p in listed[1:])
+    self.assertEqual(set(_perplexities(eval_dir)), good_steps)
+    # A restart neither dies on it nor tries it again.
+    again = testing_utils.run_module("im2txt.evaluate", args)
+    self.assertNotIn("cannot be evaluated", again.stderr)
+    self.assertNotIn("Perplexity = ", again.stderr)
+
+  def testEvaluatorBesideATrainerThatRotatesItsCheckpoints(self):
+    train_dir = os.path.join(self.root, "train_rotating")
+    eval_dir = os.path.join(self.root, "eval_rotating")
+    shutil.copytree(self.train_dir, train_dir)
+    training_config = os.path.join(self.root, "keep_two.json")
+    with open(training_config, "w") as f:
+      json.dump({"max_checkpoints_to_keep": 2}, f)
+    train_cmd, env = testing_utils.module_command("im2txt.train", [
+        "--input_file_pattern=" + self.paths["train_pattern"],
+        "--train_dir=" + train_dir, "--model_config_file=" + self.config_file,
+        "--training_config_file=" + training_config,
+        "--number_of_steps=100000", "--save_interval_secs=1",
+        "--log_every_n_steps=1000"])
+    eval_cmd, _ = testing_utils.module_command("im2txt.evaluate", [
+        "--input_file_pattern=" + self.paths["val_pattern"],
+        "--checkpoint_dir=" + train_dir, "--eval_dir=" + eval_dir,
+        "--num_eval_examples=120", "--min_global_step=0",
+        "--eval_interval_secs=1"])
+    trainer = subprocess.Popen(train_cmd, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    log = os.path.join(self.root, "evaluator.log")
+    with open(log, "w") as out:
+      evaluator = subprocess.Popen(eval_cmd, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+      try:
+        deadline = time.time() + 150
+        while time.time() < deadline and evaluator.poll() is None:
+          time.sleep(1)
+          if (os.path.exists(os.path.join(eval_dir, "evaluated_steps.json"))
+              and len(_perplexities(eval_dir)) >= 6):
+            break
+        alive = evaluator.poll() is None
+      finally:
+        for proc in (evaluator, trainer):
+          proc.kill()
+          proc.wait()
+    with open(log) as f:
+      output = f.read()
+    self.assertTrue(alive, "the evaluator died:\n" + output[-3000:])
+    # Checkpoints rotated out under it were skipped, not fatal.
+    self.assertIn("vanished before it was evaluated", output)
+    self.assertNotIn("Traceback", output)
+    self.assertGreaterEqual(len(_perplexities(eval_dir)), 3, output[-3000:])
 
   def testNoCheckpointAndNoFiles(self):
     empty = os.path.join(self.root, "empty_train")

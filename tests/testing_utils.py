@@ -99,7 +99,7 @@ def read_feature_shards(pattern):
   return out
 
 
-def run_module(module, args, timeout=600, env=None, check=True):
+def run_module(module, args, timeout=600, env=None, check=True, cwd=None):
   """Runs `python -m module args` from the repository root; returns the
   CompletedProcess."""
   full_env = dict(os.environ)
@@ -109,7 +109,8 @@ def run_module(module, args, timeout=600, env=None, check=True):
   if env:
     full_env.update(env)
   result = subprocess.run([sys.executable, "-m", module] + list(args),
-                          cwd=REPO_ROOT, env=full_env, capture_output=True,
+                          cwd=cwd or REPO_ROOT, env=full_env,
+                          capture_output=True,
                           text=True, timeout=timeout)
   if check and result.returncode != 0:
     raise AssertionError("%s failed (%d):\nstdout:\n%s\nstderr:\n%s" % (
@@ -132,6 +133,14 @@ def train_tiny_model(paths, train_dir, config_file, steps, *extra):
       "--number_of_steps=%d" % steps,
       "--log_every_n_steps=50",
   ] + list(extra))
+
+
+def module_command(module, args):
+  """(argv, env) to start `python -m module args` with the repository on the
+  path, for tests that run a binary in the background."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+  env["PYTHONPATH"] = REPO_ROOT + os.pathsep + env.get("PYTHONPATH", "")
+  return [sys.executable, "-m", module] + list(args), env
 
 
 def start_train_dir_from(checkpoint_prefix, train_dir):

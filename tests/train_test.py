@@ -5,10 +5,12 @@ the real builder, with a tiny model configuration.
 """
 
 import glob
+import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +22,9 @@ from tensorboard.backend.event_processing import event_accumulator
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
+from im2txt import configuration
+from im2txt import dir_lock
+from im2txt import train
 from im2txt.ops import image_embedding
 from tests import testing_utils
 
@@ -232,6 +237,63 @@ class TrainTest(testing_utils.TinyDataTestCase):
     self.assertIn("InceptionV3/Conv2d_1a_3x3/weights: checkpoint [3, 3, 3, 16]",
                   result.stderr)
     self.assertIn("variables missing", result.stderr)
+    # The failed start saved no configuration, so a run with another one
+    # starts there (it used to be refused by the saved config).
+    train_dir = os.path.join(self.root, "bad_inception_train")
+    self.assertFalse(os.path.exists(os.path.join(train_dir,
+                                                 "model_config.json")))
+    other = testing_utils.write_config(
+        testing_utils.tiny_model_config(num_lstm_units=24),
+        os.path.join(self.root, "other_after_failure.json"))
+    result = testing_utils.run_module("im2txt.train", [
+        "--input_file_pattern=" + self.paths["train_pattern"],
+        "--train_dir=" + train_dir, "--model_config_file=" + other,
+        "--number_of_steps=1"], check=False)
+    self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    self.assertEqual(configuration.load_model_config(train_dir).num_lstm_units,
+                     24)
+
+  def testSecondTrainerIsRefusedAndAStaleLockIsTakenOver(self):
+    train_dir = os.path.join(self.root, "locked")
+    with dir_lock.DirectoryLock(train_dir, train.LOCK_FILENAME):
+      result = self._train(train_dir, 1, check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("%s is in use by another run: pid %d" % (train_dir,
+                                                           os.getpid()),
+                  result.stderr)
+    self.assertFalse(_checkpoint_steps(train_dir))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with open(os.path.join(train_dir, train.LOCK_FILENAME), "w") as f:
+      json.dump({"pid": dead.pid, "host": socket.gethostname()}, f)
+    result = self._train(train_dir, 1)
+    self.assertIn("Removing the stale lock", result.stderr)
+    self.assertFalse(os.path.exists(os.path.join(train_dir,
+                                                 train.LOCK_FILENAME)))
+
+  def testCorruptRecordBeyondThePreflightSampleIsNamed(self):
+    data = os.path.join(self.root, "corrupt_data")
+    os.makedirs(data)
+    source = sorted(glob.glob(self.paths["train_pattern"]))[0]
+    # Five copies: the pre-flight check samples the first four files.
+    for i in range(5):
+      shutil.copy(source, os.path.join(data, "train-%05d-of-00005" % i))
+    bad = os.path.join(data, "train-00004-of-00005")
+    with open(bad, "rb") as f:
+      raw = bytearray(f.read())
+    raw[len(raw) // 2] ^= 0xFF
+    with open(bad, "wb") as f:
+      f.write(bytes(raw))
+    result = testing_utils.run_module("im2txt.train", [
+        "--input_file_pattern=" + os.path.join(data, "train-*"),
+        "--train_dir=" + os.path.join(self.root, "corrupt_train"),
+        "--model_config_file=" + self.config_file,
+        "--number_of_steps=400"], check=False, timeout=600)
+    self.assertEqual(result.returncode, 1, result.stderr[-3000:])
+    self.assertRegex(result.stderr, r"train: error: %s \(record \d+, byte "
+                     r"offset \d+\): not a TFRecord file, or corrupted"
+                     % re.escape(bad))
+    self.assertIn("verify_records", result.stderr)
 
   def testInceptionCheckpointInitialisesStepZeroOnly(self):
     ckpt = os.path.join(self.root, "inception", "inception_v3.ckpt")

@@ -43,15 +43,26 @@ Bad input never stops the run halfway and nothing is lost silently:
 * Other image formats TensorFlow decodes (PNG, GIF, BMP, even when named
   .jpg) are re-encoded as RGB JPEG (quality 95) and reported as converted.
 * Unreadable images (truncated or corrupt data, unknown formats, missing
-  files) are skipped with their pairs, named in the log, counted at the end
-  ("N images skipped: ...") and listed in build_report.json.
-* Empty or whitespace-only captions are dropped and reported.
-* A captions file that is not valid MSCOCO JSON stops the run before
-  anything is written, naming the file and the problem.
+  files, directories, FIFOs and other files that are not regular files,
+  images of more than 50 megapixels by their header) are skipped with
+  their pairs, named in the log with the decoder's reason, counted at the
+  end ("N images skipped: ...") and listed in build_report.json.
+* File names that lead outside the image directory ("../x", "/etc/x") are
+  not read: those images are skipped and reported.
+* Empty captions and captions of more than --max_caption_tokens tokens
+  are dropped and reported; an image entry repeated identically is merged
+  and reported.
+* A captions file that is not valid MSCOCO JSON, or gives one image id to
+  two file names, or shares image ids with the other file, stops the run
+  before anything is written, naming the file and the problem.
 
 Shards are written to a temporary name and renamed when complete. A rerun
 in the same output_dir keeps the shards that are complete and writes only
 the missing ones; its output is the same as that of an uninterrupted run.
+A rerun whose captions files or settings differ from the first run's is
+refused, naming what changed (see im2txt/data/mscoco_builder.py). One
+builder at a time may use an output_dir; worker processes stop when the
+builder is killed, and the next run removes their temporary files.
 """
 
 import sys
@@ -59,6 +70,8 @@ import sys
 from absl import flags
 
 from im2txt import cli
+from im2txt import dir_lock
+from im2txt.data import captions_metadata
 from im2txt.data import mscoco_builder
 
 FLAGS = flags.FLAGS
@@ -90,6 +103,10 @@ def define_flags():
                        "training set for inclusion in the vocabulary.")
   flags.DEFINE_string("word_counts_output_file", "/tmp/word_counts.txt",
                       "Output vocabulary file of word counts.")
+  flags.DEFINE_integer("max_caption_tokens",
+                       captions_metadata.MAX_CAPTION_TOKENS,
+                       "Captions with more tokens (start and end words "
+                       "included) are dropped and reported; 0: no limit.")
   flags.DEFINE_integer("num_threads", 8,
                        "Number of workers to preprocess the images.")
   flags.DEFINE_enum("parallelism", "processes", mscoco_builder.PARALLELISM,
@@ -116,8 +133,10 @@ def main(unused_argv):
         end_word=FLAGS.end_word,
         min_word_count=FLAGS.min_word_count,
         num_threads=FLAGS.num_threads,
-        parallelism=FLAGS.parallelism)
-  except ValueError as e:  # CaptionsFileError is a ValueError.
+        parallelism=FLAGS.parallelism,
+        max_caption_tokens=FLAGS.max_caption_tokens)
+  except (ValueError, dir_lock.LockError) as e:
+    # CaptionsFileError and InputsChangedError are ValueErrors.
     sys.exit("build_mscoco_data: error: %s" % e)
 
 

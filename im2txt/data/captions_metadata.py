@@ -20,10 +20,14 @@ An MSCOCO captions file is
    "annotations": [{"image_id": int, "caption": str, ...}, ...]}
 
 ``load_captions_json`` reads and validates one (a malformed file is a
-CaptionsFileError naming the file and the entry); ``process_metadata`` pairs
-each image with its tokenized captions, reporting empty captions, captions
-of unknown images and images without captions; ``split_val_images`` is the
-original's 85% / 5% / 10% split of val2014.
+CaptionsFileError naming the file and the entry; so is an image id given two
+different file names); ``process_metadata`` pairs each image with its
+tokenized captions, reporting empty captions, captions longer than
+MAX_CAPTION_TOKENS, captions of unknown images, images without captions,
+repeated identical image entries (merged) and file names that point
+outside the image directory (skipped, so that a captions file cannot make
+the builder read other files); ``split_val_images`` is the original's
+85% / 5% / 10% split of val2014.
 """
 
 import collections
@@ -40,6 +44,11 @@ from im2txt.data import vocab_builder
 
 ImageMetadata = collections.namedtuple("ImageMetadata",
                                        ["image_id", "filename", "captions"])
+
+# Longest caption kept, in tokens with the start and end words. MSCOCO's
+# longest captions have about 50 words; a caption of 200,000 tokens is not
+# a caption, and would make a record (and a training batch) that size.
+MAX_CAPTION_TOKENS = 100
 
 
 class CaptionsFileError(ValueError):
@@ -87,6 +96,18 @@ def load_captions_json(captions_file):
       raise CaptionsFileError(
           "%s: images[%d] needs an integer 'id' and a string 'file_name', "
           "got %.200r" % (captions_file, i, image))
+  file_names = {}
+  conflicts = []
+  for image in data["images"]:
+    known = file_names.setdefault(image["id"], image["file_name"])
+    if known != image["file_name"]:
+      conflicts.append("%d (%s, %s)" % (image["id"], known,
+                                       image["file_name"]))
+  if conflicts:
+    raise CaptionsFileError(
+        "%s: %d image ids are given to two different files, so their "
+        "captions cannot be paired with pixels: %s" % (
+            captions_file, len(conflicts), "; ".join(conflicts[:10])))
   for i, annotation in enumerate(data["annotations"]):
     if (not isinstance(annotation, dict) or
         not isinstance(annotation.get("image_id"), int) or
@@ -110,8 +131,21 @@ def chunks(items, num_chunks):
           if bounds[i] < bounds[i + 1]]
 
 
+def safe_image_path(image_dir, file_name):
+  """image_dir/file_name, or None if the name leads outside image_dir
+  (an absolute path, a scheme, or ".." above the directory)."""
+  if (os.path.isabs(file_name) or file_name.startswith(("/", "\\")) or
+      "://" in file_name or not file_name):
+    return None
+  parts = os.path.normpath(file_name).replace("\\", "/").split("/")
+  if parts[0] == ".." or parts == ["."]:
+    return None
+  return os.path.join(image_dir, file_name)
+
+
 def process_metadata(data, captions_file, image_dir, start_word="<S>",
-                     end_word="</S>", report=None, pool=None):
+                     end_word="</S>", report=None, pool=None,
+                     max_caption_tokens=MAX_CAPTION_TOKENS):
   """Pairs the images of a loaded captions file with tokenized captions.
 
   Args:
@@ -121,18 +155,31 @@ def process_metadata(data, captions_file, image_dir, start_word="<S>",
     start_word: Start word of every caption.
     end_word: End word of every caption.
     report: Optional dict of lists; dropped captions, annotations of unknown
-      images and images without captions are appended to its lists
-      "dropped_captions", "orphan_annotations" and
-      "images_without_captions".
+      images, images without captions, merged repeated image entries and
+      unsafe file names are appended to its lists "dropped_captions",
+      "orphan_annotations", "images_without_captions", "duplicate_images"
+      and "unsafe_file_names".
     pool: Optional process pool (shard_writer.ProcessPool) that tokenizes
       the captions.
+    max_caption_tokens: Captions with more tokens (start and end words
+      included) are dropped and reported; 0 keeps every caption.
 
   Returns:
     A list of ImageMetadata, in the file's image order, each with its list of
     tokenized captions. Images without any usable caption are left out.
   """
   report = report if report is not None else collections.defaultdict(list)
-  id_to_filename = [(x["id"], x["file_name"]) for x in data["images"]]
+  id_to_filename = []
+  seen = set()
+  for image in data["images"]:
+    if image["id"] in seen:
+      # The same entry again (load_captions_json refused conflicting ones).
+      report["duplicate_images"].append(
+          {"file": captions_file, "image_id": image["id"],
+           "file_name": image["file_name"]})
+      continue
+    seen.add(image["id"])
+    id_to_filename.append((image["id"], image["file_name"]))
 
   id_to_captions = {}
   known_ids = set(image_id for image_id, _ in id_to_filename)
@@ -156,7 +203,13 @@ def process_metadata(data, captions_file, image_dir, start_word="<S>",
   log("Processing captions.")
   with_captions = []
   for image_id, base_filename in id_to_filename:
-    filename = os.path.join(image_dir, base_filename)
+    filename = safe_image_path(image_dir, base_filename)
+    if filename is None:
+      report["unsafe_file_names"].append(
+          {"file": captions_file, "image_id": image_id,
+           "file_name": base_filename,
+           "captions": len(id_to_captions.get(image_id, []))})
+      continue
     if image_id not in id_to_captions:
       report["images_without_captions"].append(
           {"file": filename, "image_id": image_id})
@@ -174,9 +227,23 @@ def process_metadata(data, captions_file, image_dir, start_word="<S>",
   num_captions = 0
   for image_id, filename in with_captions:
     count = len(id_to_captions[image_id])
-    captions = tokenized[num_captions:num_captions + count]
-    image_metadata.append(ImageMetadata(image_id, filename, captions))
+    captions = []
+    for text, tokens in zip(id_to_captions[image_id],
+                            tokenized[num_captions:num_captions + count]):
+      if max_caption_tokens and len(tokens) > max_caption_tokens:
+        report["dropped_captions"].append(
+            {"file": captions_file, "image_id": image_id,
+             "caption": text[:200] + ("..." if len(text) > 200 else ""),
+             "reason": "%d tokens, more than %d" % (len(tokens),
+                                                    max_caption_tokens)})
+      else:
+        captions.append(tokens)
     num_captions += count
+    if not captions:
+      report["images_without_captions"].append(
+          {"file": filename, "image_id": image_id})
+      continue
+    image_metadata.append(ImageMetadata(image_id, filename, captions))
   log("Finished processing %d captions for %d images in %s" %
        (num_captions, len(id_to_filename), captions_file))
 

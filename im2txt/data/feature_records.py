@@ -35,7 +35,8 @@ captions it
 holds, with which preprocessing and which encoder: ``encoder_fingerprint`` is
 a hash of the encoder's variable values in its checkpoint, so train can tell
 whether the features were computed by the encoder it is about to save beside
-the new weights. ``encoder_dtype`` records the encoder's arithmetic
+the new weights. ``split_sha256`` hashes the split's record files, so that a
+rebuilt split makes the shards stale (cache_features rewrites them). ``encoder_dtype`` records the encoder's arithmetic
 (float32, or bfloat16 from ``cache_features --encoder_dtype=bfloat16``).
 """
 
@@ -174,10 +175,10 @@ def _is_model_variable(name):
 class FeatureShardInfo(object):
   """The sidecar JSON of a feature shard."""
 
-  FIELDS = ("source_file", "split_files", "num_images", "num_captions",
-            "num_crops", "feature_size", "image_height", "image_width",
-            "resize_height", "resize_width", "encoder_checkpoint",
-            "encoder_fingerprint", "encoder_dtype")
+  FIELDS = ("source_file", "split_files", "split_sha256", "num_images",
+            "num_captions", "num_crops", "feature_size", "image_height",
+            "image_width", "resize_height", "resize_width",
+            "encoder_checkpoint", "encoder_fingerprint", "encoder_dtype")
 
   def __init__(self, **kwargs):
     unknown = set(kwargs) - set(self.FIELDS)

@@ -20,15 +20,36 @@ are re-encoded as RGB JPEG; anything else is a BadImageError with the
 reason. ``ImageCache`` remembers each file's verdict, since an image has one
 record per caption in several shards; ``validate_images`` gives the
 verdicts of a list of files (a worker process's task).
+
+Hostile input is refused before it costs anything: ``read_image_file``
+reads only regular files (a directory, FIFO or device named as an image is
+a BadImageError, never opened), and ``check_image_pixels`` reads the
+image's size from its header and refuses more than MAX_IMAGE_PIXELS before
+any decoding (a 20000 x 20000 JPEG would take gigabytes to decode).
+Captioning uses the same two functions.
 """
 
+import io
+import os
+import re
+import stat
 import threading
+import warnings
+
+from PIL import Image
 
 import im2txt  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
+from im2txt import file_io
+
 # JPEG quality of images converted from other formats.
 CONVERTED_JPEG_QUALITY = 95
+
+# Largest image accepted, in pixels (width x height): 50 megapixels, far
+# above MSCOCO's largest (640 x 640) and a phone camera's, and about 150 MB
+# decoded.
+MAX_IMAGE_PIXELS = 50 * 1000 * 1000
 
 
 class BadImageError(ValueError):
@@ -46,6 +67,85 @@ def sniff_image_format(data):
   if data[:2] == b"BM":
     return "bmp"
   return None
+
+
+def read_image_file(path):
+  """Reads an image file's bytes, refusing anything but a regular file.
+
+  Args:
+    path: A local path or any tf.io.gfile path.
+
+  Returns:
+    The file's bytes.
+
+  Raises:
+    BadImageError: If the path does not exist, is a directory, a FIFO, a
+      socket or a device, or cannot be read; the message says which.
+  """
+  if file_io.is_local(path):
+    try:
+      mode = os.stat(path).st_mode
+    except FileNotFoundError:
+      raise BadImageError("file not found")
+    except OSError as e:
+      raise BadImageError("cannot read the file (%s)" % e.strerror)
+    if stat.S_ISDIR(mode):
+      raise BadImageError("a directory, not an image file")
+    if not stat.S_ISREG(mode):
+      kind = ("a FIFO" if stat.S_ISFIFO(mode) else
+              "a socket" if stat.S_ISSOCK(mode) else "a device")
+      raise BadImageError("%s, not a regular file" % kind)
+    try:
+      with open(path, "rb") as f:
+        return f.read()
+    except OSError as e:
+      raise BadImageError("cannot read the file (%s)" % e.strerror)
+  try:
+    if tf.io.gfile.isdir(path):
+      raise BadImageError("a directory, not an image file")
+    with tf.gfile.GFile(path, "rb") as f:
+      return f.read()
+  except tf.errors.NotFoundError:
+    raise BadImageError("file not found")
+  except tf.errors.OpError as e:
+    raise BadImageError("cannot read the file (%s)" % decoder_message(e))
+
+
+def check_image_pixels(encoded_image, max_pixels=MAX_IMAGE_PIXELS):
+  """Refuses an image whose header declares more than max_pixels pixels.
+
+  Only the header is read (no decoding). Data whose size cannot be read
+  passes: the decoder then says what is wrong with it.
+
+  Raises:
+    BadImageError: If width x height > max_pixels.
+  """
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # PIL's DecompressionBombWarning.
+    try:
+      width, height = Image.open(io.BytesIO(encoded_image)).size
+    except Image.DecompressionBombError as e:
+      # PIL refuses far larger images itself; its message has the count.
+      counts = re.findall(r"\d+", str(e))
+      raise BadImageError("%s pixels, more than the limit of %d "
+                          "(MAX_IMAGE_PIXELS)"
+                          % (counts[0] if counts else "too many", max_pixels))
+    except Exception:  # pylint: disable=broad-except
+      return  # Not an image PIL can size; the decoder will tell.
+  if width * height > max_pixels:
+    raise BadImageError("%d x %d = %d pixels, more than the limit of %d "
+                        "(MAX_IMAGE_PIXELS)" % (width, height, width * height,
+                                                max_pixels))
+
+
+def decoder_message(error):
+  """The decoder's own reason in a TensorFlow error, without the graph
+  execution preamble ("Graph execution error:", node names, stacks)."""
+  text = getattr(error, "message", None) or str(error)
+  lines = [line.strip() for line in text.splitlines()]
+  reasons = [line for line in lines if line and not line.startswith(
+      ("[[", "Graph execution error", "Detected at node", "File ", "Node:"))]
+  return reasons[-1] if reasons else (lines[0] if lines else repr(error))
 
 
 class ImageDecoder(object):
@@ -87,6 +187,7 @@ class ImageDecoder(object):
     fmt = sniff_image_format(encoded_image)
     if fmt is None:
       raise BadImageError("not a JPEG, PNG, GIF or BMP image")
+    check_image_pixels(encoded_image)
     try:
       if fmt == "jpeg":
         shape = self._sess.run(self._jpeg_shape,
@@ -99,7 +200,7 @@ class ImageDecoder(object):
       return converted, True
     except tf.errors.OpError as e:
       raise BadImageError("invalid %s data (%s)"
-                          % (fmt.upper(), e.message.splitlines()[0]))
+                          % (fmt.upper(), decoder_message(e)))
 
   def close(self):
     self._sess.close()
@@ -141,13 +242,11 @@ class ImageCache(object):
       if kind == "converted":
         return value, True
     try:
-      with tf.gfile.GFile(filename, "rb") as f:
-        encoded_image = f.read()
-    except tf.errors.NotFoundError:
-      entry = ("bad", "file not found")
+      encoded_image = read_image_file(filename)
+    except BadImageError as e:
       with self._lock:
-        self._entries[filename] = entry
-      raise BadImageError(entry[1])
+        self._entries[filename] = ("bad", str(e))
+      raise
     if entry is not None:  # A known-good JPEG.
       return encoded_image, False
     try:

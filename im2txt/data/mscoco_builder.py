@@ -20,12 +20,22 @@ both captions files are loaded and validated first, then the vocabulary is
 made from the training captions, then the three splits are written
 (im2txt/data/shard_writer.py) and build_report.json records every image
 skipped or converted and every caption dropped.
+
+A rerun into the same output_dir keeps complete shards only if they were
+written from the same inputs: the first run records a manifest
+(.build_mscoco_data/manifest.json: the captions files' SHA-256, the image
+directories and every setting that changes the output) before it writes
+anything, and a rerun whose inputs differ is refused, naming what changed.
+One builder at a time may use an output_dir (a lock file names the owner);
+temporary files left by a killed run are removed by the next one.
 """
 
 import collections
+import hashlib
 import json
 import os
 
+from im2txt import dir_lock
 from im2txt import file_io
 from im2txt.data import captions_metadata
 from im2txt.data import image_checks
@@ -34,6 +44,86 @@ from im2txt.data import vocab_builder
 from im2txt.data.captions_metadata import log
 
 REPORT_FILENAME = "build_report.json"
+MANIFEST_FILENAME = "manifest.json"  # In shard_writer.STATE_DIRNAME.
+LOCK_FILENAME = ".build_mscoco_data.lock"
+# The manifest's layout; a change of the output format bumps it.
+MANIFEST_VERSION = 1
+
+
+class InputsChangedError(ValueError):
+  """output_dir holds shards of other inputs or settings than this run's."""
+
+
+def _sha256(path):
+  digest = hashlib.sha256()
+  digest.update(file_io.read_bytes(path))
+  return digest.hexdigest()
+
+
+def make_manifest(train_captions_file, val_captions_file, train_image_dir,
+                  val_image_dir, word_counts_output_file, settings):
+  """The inputs and settings that decide the output, as a dict."""
+  manifest = {
+      "manifest_version": MANIFEST_VERSION,
+      "train_captions_file": os.path.abspath(train_captions_file),
+      "train_captions_sha256": _sha256(train_captions_file),
+      "val_captions_file": os.path.abspath(val_captions_file),
+      "val_captions_sha256": _sha256(val_captions_file),
+      "train_image_dir": os.path.abspath(train_image_dir),
+      "val_image_dir": os.path.abspath(val_image_dir),
+      "word_counts_output_file": os.path.abspath(word_counts_output_file),
+  }
+  manifest.update(settings)
+  return manifest
+
+
+def check_manifest(output_dir, manifest):
+  """Records the manifest of a new output_dir, or checks a rerun's.
+
+  Raises:
+    InputsChangedError: If output_dir holds shards of other inputs or
+      settings (named in the message, with how to start over), or shards
+      without a manifest.
+  """
+  state_dir = file_io.join(output_dir, shard_writer.STATE_DIRNAME)
+  path = file_io.join(state_dir, MANIFEST_FILENAME)
+  start_over = (
+      "To start over, delete %s (the shards, %s and word_counts.txt) or "
+      "give a new --output_dir." % (output_dir, shard_writer.STATE_DIRNAME))
+  if file_io.exists(path):
+    saved = json.loads(file_io.read_text(path))
+    changed = ["%s: was %r, now %r" % (k, saved.get(k), manifest.get(k))
+               for k in sorted(set(saved) | set(manifest))
+               if saved.get(k) != manifest.get(k)]
+    if changed:
+      raise InputsChangedError(
+          "%s holds shards built from other inputs or settings (%s). Its "
+          "complete shards would be kept and disagree with a new "
+          "vocabulary. %s" % (output_dir, "; ".join(changed), start_over))
+    log("Rerun with the same inputs: complete shards in %s are kept."
+        % output_dir)
+    return
+  if file_io.glob(file_io.join(state_dir, "*.json")):
+    raise InputsChangedError(
+        "%s holds shards whose inputs were not recorded (no %s), so they "
+        "cannot be checked against this run. %s"
+        % (output_dir, path, start_over))
+  file_io.makedirs(state_dir)
+  file_io.write_atomically(path, json.dumps(manifest, indent=2,
+                                            sort_keys=True))
+
+
+def remove_leftovers(output_dir):
+  """Deletes the temporary files of killed runs; returns how many."""
+  state_dir = file_io.join(output_dir, shard_writer.STATE_DIRNAME)
+  leftovers = (file_io.glob(file_io.join(output_dir, "*.tmp-*")) +
+               file_io.glob(file_io.join(state_dir, "*.tmp-*")))
+  for path in leftovers:
+    file_io.remove(path)
+  if leftovers:
+    log("Removed %d temporary files left by an interrupted run: %s"
+        % (len(leftovers), ", ".join(leftovers[:5])))
+  return len(leftovers)
 # How the workers run (see build()).
 PARALLELISM = ("processes", "threads")
 
@@ -56,8 +146,12 @@ def build(train_image_dir, val_image_dir, train_captions_file,
           val_captions_file, output_dir, word_counts_output_file,
           train_shards=256, val_shards=4, test_shards=8, start_word="<S>",
           end_word="</S>", min_word_count=4, num_threads=8, cache=None,
-          parallelism="threads"):
+          parallelism="threads",
+          max_caption_tokens=captions_metadata.MAX_CAPTION_TOKENS):
   """Runs the whole conversion. Returns the report dict (also written).
+
+  Captions of more than max_caption_tokens tokens (start and end words
+  included; 0: no limit) are dropped and reported.
 
   `cache` (an ImageCache by default) decides how often each image is
   decoded; see ImageCache.
@@ -66,10 +160,17 @@ def build(train_image_dir, val_image_dir, train_captions_file,
   process (the original), or "processes": up to num_threads worker
   processes (no more than processors), started once both captions files
   have loaded ("spawn": each imports TensorFlow, a few CPU-seconds) and used
-  for the tokenization, the image checks and the shard writing. Processes are
-  not
-  held back by Python's global lock, which threads are for everything but
-  the decoding. The output is the same either way.
+  for the tokenization, the image checks and the shard writing. Processes
+  are not held back by Python's global lock, which threads are for
+  everything but the decoding. The output is the same either way. Worker
+  processes stop by themselves if this process dies.
+
+  Raises:
+    captions_metadata.CaptionsFileError: If a captions file is malformed,
+      or an image id is in both files.
+    InputsChangedError: If output_dir holds shards of other inputs.
+    dir_lock.LockError: If another builder uses output_dir.
+    ValueError: If the shard and thread counts do not fit.
   """
   if parallelism not in PARALLELISM:
     raise ValueError("parallelism must be one of %s, got %r"
@@ -83,6 +184,36 @@ def build(train_image_dir, val_image_dir, train_captions_file,
       for captions_file, image_dir in ((train_captions_file, train_image_dir),
                                        (val_captions_file, val_image_dir))
   ]
+  in_both = sorted(set(x["id"] for x in captions[0][0]["images"]) &
+                   set(x["id"] for x in captions[1][0]["images"]))
+  if in_both:
+    raise captions_metadata.CaptionsFileError(
+        "%d image ids are in both %s and %s (e.g. %s): a record's image id "
+        "would name two images." % (len(in_both), train_captions_file,
+                                    val_captions_file, in_both[:10]))
+  manifest = make_manifest(
+      train_captions_file, val_captions_file, train_image_dir, val_image_dir,
+      word_counts_output_file, dict(
+          train_shards=train_shards, val_shards=val_shards,
+          test_shards=test_shards, num_threads=num_threads,
+          start_word=start_word, end_word=end_word,
+          min_word_count=min_word_count,
+          max_caption_tokens=max_caption_tokens))
+  with dir_lock.DirectoryLock(output_dir, LOCK_FILENAME, log=log):
+    remove_leftovers(output_dir)
+    check_manifest(output_dir, manifest)
+    return _build_with_workers(captions, output_dir, word_counts_output_file,
+                               train_shards, val_shards, test_shards,
+                               start_word, end_word, min_word_count,
+                               num_threads, cache, parallelism,
+                               max_caption_tokens)
+
+
+def _build_with_workers(captions, output_dir, word_counts_output_file,
+                        train_shards, val_shards, test_shards, start_word,
+                        end_word, min_word_count, num_threads, cache,
+                        parallelism, max_caption_tokens):
+  """_build with its worker processes (or threads), shut down after."""
   # More processes than processors would only add start-up work; the
   # workers' record ranges (and so the shards) still follow num_threads.
   num_processes = min(num_threads, os.cpu_count() or 1)
@@ -92,7 +223,8 @@ def build(train_image_dir, val_image_dir, train_captions_file,
   try:
     return _build(captions, output_dir, word_counts_output_file, train_shards,
                   val_shards, test_shards, start_word, end_word,
-                  min_word_count, num_threads, cache, pool)
+                  min_word_count, num_threads, cache, pool,
+                  max_caption_tokens)
   finally:
     if pool is not None:
       pool.shutdown(cancel_futures=True)
@@ -100,13 +232,14 @@ def build(train_image_dir, val_image_dir, train_captions_file,
 
 def _build(captions, output_dir, word_counts_output_file, train_shards,
            val_shards, test_shards, start_word, end_word, min_word_count,
-           num_threads, cache, pool):
+           num_threads, cache, pool, max_caption_tokens):
   """build() on the loaded captions files, with its worker pool (None:
   threads)."""
   report = collections.defaultdict(list)
   mscoco_train_dataset, mscoco_val_dataset = [
       captions_metadata.process_metadata(data, captions_file, image_dir,
-                                         start_word, end_word, report, pool)
+                                         start_word, end_word, report, pool,
+                                         max_caption_tokens)
       for data, captions_file, image_dir in captions]
 
   # The original im2txt split: train2014 + 85% of val2014 / 5% / 10%.
@@ -158,6 +291,8 @@ def _build(captions, output_dir, word_counts_output_file, train_shards,
       "dropped_captions": report["dropped_captions"],
       "orphan_annotations": report["orphan_annotations"],
       "images_without_captions": report["images_without_captions"],
+      "duplicate_images": report["duplicate_images"],
+      "unsafe_file_names": report["unsafe_file_names"],
   }
   file_io.write_atomically(os.path.join(output_dir, REPORT_FILENAME),
                     json.dumps(result, indent=2, sort_keys=True,
@@ -167,7 +302,19 @@ def _build(captions, output_dir, word_counts_output_file, train_shards,
     log("%d images converted to RGB JPEG: %s" %
          (len(converted), ", ".join(converted)))
   if report["dropped_captions"]:
-    log("%d empty captions dropped" % len(report["dropped_captions"]))
+    reasons = collections.Counter(
+        "longer than the limit" if "more than" in x["reason"] else x["reason"]
+        for x in report["dropped_captions"])
+    log("%d captions dropped (%s)" % (
+        len(report["dropped_captions"]),
+        ", ".join("%d %s" % (n, r) for r, n in sorted(reasons.items()))))
+  if report["duplicate_images"]:
+    log("%d repeated image entries merged (same id and file name)" %
+        len(report["duplicate_images"]))
+  if report["unsafe_file_names"]:
+    log("%d images skipped: file names outside the image directory (%s)" % (
+        len(report["unsafe_file_names"]),
+        ", ".join(x["file_name"] for x in report["unsafe_file_names"][:5])))
   if report["images_without_captions"]:
     log("%d images have no caption and were left out" %
          len(report["images_without_captions"]))

@@ -28,14 +28,24 @@ import tensorflow.compat.v1 as tf
 from im2txt.data import schema
 
 
+# Bytes around each record's payload in a TFRecord file: its length
+# (uint64), the length's CRC and the payload's CRC (uint32 each).
+RECORD_OVERHEAD = 16
+
+
 class RecordReadError(ValueError):
   """A record file cannot be read; the message names the file and record."""
 
-  def __init__(self, path, index, reason):
-    where = "%s (record %d)" % (path, index) if index is not None else path
+  def __init__(self, path, index, reason, offset=None):
+    where = path
+    if index is not None:
+      where = "%s (record %d%s)" % (
+          path, index, ", byte offset %d" % offset if offset is not None
+          else "")
     super().__init__("%s: %s" % (where, reason))
     self.path = path
     self.index = index
+    self.offset = offset
     self.reason = reason
 
 
@@ -51,18 +61,19 @@ def read_records(path):
   Raises:
     RecordReadError: If the file cannot be opened or a record is corrupt.
   """
-  index = 0
+  index = offset = 0
   try:
     for serialized in tf.io.tf_record_iterator(path):
       yield serialized
       index += 1
+      offset += len(serialized) + RECORD_OVERHEAD
   except tf.errors.OpError as e:
     first_line = (e.message or str(e)).splitlines()[0] if (
         e.message or str(e)) else type(e).__name__
     if index == 0 and isinstance(e, tf.errors.NotFoundError):
       raise RecordReadError(path, None, "file not found (%s)" % first_line)
     raise RecordReadError(path, index, "not a TFRecord file, or corrupted "
-                          "(%s)" % first_line)
+                          "(%s)" % first_line, offset)
 
 
 def read_parsed(path, parse_fn):
@@ -72,6 +83,7 @@ def read_parsed(path, parse_fn):
     RecordReadError: If a record is corrupt or parse_fn raises ValueError
       (or a protobuf DecodeError) on it; the message names the record.
   """
+  offset = 0
   for index, serialized in enumerate(read_records(path)):
     try:
       yield parse_fn(serialized)
@@ -80,7 +92,44 @@ def read_parsed(path, parse_fn):
       # every implementation); anything a parser raises on bytes it cannot
       # understand is a bad record, named here.
       raise RecordReadError(path, index, "not a record of the expected kind "
-                            "(%s)" % e) from e
+                            "(%s)" % e, offset) from e
+    offset += len(serialized) + RECORD_OVERHEAD
+
+
+def verify_file(path, parse_fn=None):
+  """Reads every record of a file, checking its CRCs (and parse_fn).
+
+  Args:
+    path: A TFRecord file.
+    parse_fn: Optional function(bytes) that raises on a record of the wrong
+      kind (e.g. schema.parse_sequence_example_proto).
+
+  Returns:
+    (number of good records, None) if the whole file is good, else
+    (good records before the first bad one, the RecordReadError). A
+    corrupt length loses the framing, so reading stops at the first bad
+    record.
+  """
+  count = 0
+  try:
+    if parse_fn is None:
+      for _ in read_records(path):
+        count += 1
+    else:
+      for _ in read_parsed(path, parse_fn):
+        count += 1
+  except RecordReadError as e:
+    return count, e
+  return count, None
+
+
+def find_first_corrupt(paths):
+  """The RecordReadError of the first bad record among files, or None."""
+  for path in paths:
+    _, error = verify_file(path)
+    if error is not None:
+      return error
+  return None
 
 
 def read_sequence_examples(path):

@@ -30,6 +30,8 @@ import json
 import multiprocessing
 import os
 import random
+import threading
+import time
 
 import numpy as np
 
@@ -151,12 +153,38 @@ def _start_worker():
   return os.getpid()
 
 
+# How often a worker process checks that its parent is alive, in seconds.
+PARENT_CHECK_SECS = 0.5
+
+
+def _exit_when_orphaned(parent_pid):
+  """Worker initializer: ends the worker when the builder is gone.
+
+  A builder killed with SIGKILL cannot stop its workers, and a worker in
+  the middle of a shard would go on writing for minutes. Each worker polls
+  its parent id; once it changes (the parent died and the worker was
+  re-parented), the worker exits at once, leaving at most a temporary file
+  that the next run removes.
+  """
+
+  def watch():
+    while True:
+      if os.getppid() != parent_pid:
+        os._exit(3)  # pylint: disable=protected-access
+      time.sleep(PARENT_CHECK_SECS)
+
+  threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 class ProcessPool(concurrent.futures.ProcessPoolExecutor):
-  """Spawned worker processes, started at once; `size` of them."""
+  """Spawned worker processes, started at once; `size` of them. They exit
+  by themselves when this process dies."""
 
   def __init__(self, size):
     super().__init__(max_workers=size,
-                     mp_context=multiprocessing.get_context("spawn"))
+                     mp_context=multiprocessing.get_context("spawn"),
+                     initializer=_exit_when_orphaned,
+                     initargs=(os.getpid(),))
     self.size = size
     for _ in range(size):
       self.submit(_start_worker)  # They start while the captions load.

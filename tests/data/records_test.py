@@ -48,8 +48,17 @@ class RecordsTest(tf.test.TestCase):
         got.append(record["image_id"])
     self.assertEqual(got, [1])
     self.assertEqual((e.exception.path, e.exception.index), (bad, 1))
-    self.assertIn(bad + " (record 1): not a TFRecord file, or corrupted",
-                  str(e.exception))
+    self.assertEqual(e.exception.offset, first_length)
+    self.assertIn(bad + " (record 1, byte offset %d): not a TFRecord file, "
+                  "or corrupted" % first_length, str(e.exception))
+    # verify_file counts the good records before the first bad one, and
+    # find_first_corrupt picks the bad file out of several.
+    self.assertEqual(records.verify_file(self.a), (3, None))
+    count, error = records.verify_file(bad)
+    self.assertEqual((count, error.index), (1, 1))
+    self.assertEqual(records.find_first_corrupt([self.a, bad, self.b]).path,
+                     bad)
+    self.assertIsNone(records.find_first_corrupt([self.a, self.b]))
 
   def testMissingFileAndForeignRecords(self):
     with self.assertRaisesRegex(records.RecordReadError, "file not found"):
@@ -59,7 +68,8 @@ class RecordsTest(tf.test.TestCase):
       writer.write(tf.train.Example().SerializeToString())
     with self.assertRaisesRegex(
         records.RecordReadError,
-        r"examples \(record 0\): not a record of the expected kind"):
+        r"examples \(record 0, byte offset 0\): not a record of the "
+        r"expected kind"):
       list(records.read_sequence_examples(other))
 
 
