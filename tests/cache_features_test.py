@@ -73,7 +73,12 @@ class CacheFeaturesTest(testing_utils.TinyDataTestCase):
                                    [images[i] for i in ids])
     for image_id, want in zip(ids, expected):
       got = cached[image_id]["features"][0]
-      np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+      # Equal up to floating-point reordering: the cache encodes a batch,
+      # the inference graph one image, and oneDNN picks kernels by batch
+      # size and processor; this tiny random encoder amplifies the last
+      # bits to about 1e-4 (measured on an AVX-512 machine).
+      np.testing.assert_allclose(got, want, rtol=1e-3, atol=5e-4)
+      self.assertGreater(np.corrcoef(got, want)[0, 1], 0.99999)
       # Crop 1 is a training distortion: another input, other features.
       self.assertGreater(np.abs(cached[image_id]["features"][1] - got).max(),
                          1e-3)
