@@ -120,6 +120,10 @@ def main(unused_argv):
     if bool(FLAGS.input_file_pattern) == bool(FLAGS.input_files):
       raise ValueError("Give exactly one of --input_file_pattern and "
                        "--input_files.")
+    # Before hours of captioning, not after.
+    for path in (FLAGS.output_file, FLAGS.top_k_file):
+      if path:
+        file_io.check_writable_location(path)
     g, model, restore_fn, vocab, _ = captioning.load_model(
         FLAGS.checkpoint_path, FLAGS.vocab_file, FLAGS.model_config_file,
         FLAGS.encoder_dtype)
@@ -128,7 +132,7 @@ def main(unused_argv):
         max_caption_length=FLAGS.max_caption_length,
         length_normalization_factor=FLAGS.length_normalization_factor)
     images = _images(failures)
-  except captioning.SETUP_ERRORS as e:
+  except captioning.SETUP_ERRORS + (OSError,) as e:
     sys.exit("caption_images: error: %s" % e)
 
   if FLAGS.max_images:

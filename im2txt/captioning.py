@@ -45,6 +45,7 @@ import tensorflow.compat.v1 as tf
 
 from im2txt import checkpoints
 from im2txt import inference_wrapper
+from im2txt.data import image_checks
 from im2txt.data import records
 from im2txt.inference_utils import vocabulary
 from im2txt.ops import inputs as input_ops
@@ -172,21 +173,27 @@ def expand_input_files(input_files):
 def read_image_files(filenames, failures):
   """Reads image files lazily.
 
+  Only regular files are opened, and an image whose header declares more
+  than image_checks.MAX_IMAGE_PIXELS pixels is refused before decoding.
+
   Args:
     filenames: Paths of the images.
     failures: A list; (filename, problem) is appended for each file that
-      cannot be read.
+      cannot be read or is too large.
 
   Yields:
     (filename, bytes) for each readable file, in order.
   """
   for filename in filenames:
     try:
-      with tf.gfile.GFile(filename, "rb") as f:
-        data = f.read()
-    except (tf.errors.OpError, IOError) as e:
-      failures.append((filename, "cannot read file (%s)"
-                       % getattr(e, "message", e)))
+      data = image_checks.read_image_file(filename)
+    except image_checks.BadImageError as e:
+      failures.append((filename, "cannot read file (%s)" % e))
+      continue
+    try:
+      image_checks.check_image_pixels(data)
+    except image_checks.BadImageError as e:
+      failures.append((filename, "image too large (%s)" % e))
       continue
     yield filename, data
 
@@ -198,19 +205,31 @@ def image_files_with_ids(input_files):
   COCO_val2014_000000224477.jpg.
 
   Returns:
-    ([(image_id, filename)], patterns that matched nothing).
+    ([(image_id, filename)], patterns that matched nothing). A file matched
+    by several patterns is listed once.
 
   Raises:
-    ValueError: If a file name has no trailing number to use as image id.
+    ValueError: If a file name has no trailing number to use as image id,
+      or two different files give the same id (img_5.jpg, img_000005.jpg):
+      their results and gallery entries could not be told apart.
   """
   filenames, unmatched = expand_input_files(input_files)
   items = []
-  for filename in filenames:
+  by_id = {}
+  for filename in dict.fromkeys(filenames):
     match = _TRAILING_NUMBER.search(os.path.basename(filename))
     if not match:
       raise ValueError("%s: no image id at the end of the file name (e.g. "
                        "COCO_val2014_000000224477.jpg)" % filename)
-    items.append((int(match.group(1)), filename))
+    image_id = int(match.group(1))
+    if image_id in by_id:
+      raise ValueError(
+          "%s and %s both give image id %d (the number at the end of the "
+          "name): their results could not be told apart; rename one, or "
+          "caption them in separate runs." % (by_id[image_id], filename,
+                                               image_id))
+    by_id[image_id] = filename
+    items.append((image_id, filename))
   return items, unmatched
 
 

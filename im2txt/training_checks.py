@@ -85,7 +85,8 @@ def check_vocab_size(file_pattern, vocab_size, features=False):
     # The reader appends <UNK>, whose id is the number of lines.
     vocabulary.check_fits_model(
         vocab_file, num_words + 1, vocab_size, "the model config",
-        "Set vocab_size to at least %d in the model config." % (num_words + 1))
+        "Set vocab_size to the vocabulary's %d ids (or a little more) in the "
+        "model config." % (num_words + 1))
   max_id = -1
   for path in sorted(files)[:_FILES_SAMPLED]:
     try:

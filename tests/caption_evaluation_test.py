@@ -36,7 +36,7 @@ class CaptionEvaluationTest(tf.test.TestCase):
   def setUpClass(cls):
     super().setUpClass()
     cls.folder = tempfile.mkdtemp()
-    cls.config = testing_utils.tiny_model_config()
+    cls.config = testing_utils.tiny_model_config(vocab_size=10)
     cls.vocab_file = os.path.join(cls.folder, "word_counts.txt")
     with open(cls.vocab_file, "w") as f:
       f.write("".join("%s 5\n" % w for w in WORDS))
@@ -112,8 +112,16 @@ class CaptionEvaluationTest(tf.test.TestCase):
       f.write("".join("%s 5\n" % w for w in WORDS + ["w%d" % i
                                                       for i in range(70)]))
     with self.assertRaisesRegex(vocabulary.VocabularyMismatchError,
-                                "has 78 words .* vocab_size 60"):
+                                "has 78 words .* vocab_size 10"):
       caption_evaluation.CaptionEvaluator(self.config, big, self.pattern, 3)
+
+  def testVocabularyMuchSmallerThanTheModelIsRefused(self):
+    small = testing_utils.tiny_model_config(vocab_size=60)
+    with self.assertRaisesRegex(vocabulary.VocabularyMismatchError,
+                                "has 8 words .*, far fewer than the model's "
+                                "vocab_size 60"):
+      caption_evaluation.CaptionEvaluator(small, self.vocab_file,
+                                          self.pattern, 3)
 
   def testEmptySplitAndUnknownMetric(self):
     with self.assertRaisesRegex(caption_metrics.MetricsError, "SPICE"):

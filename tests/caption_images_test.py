@@ -4,6 +4,7 @@ import glob
 import html
 import os
 import re
+import shutil
 import unittest
 
 import pytest
@@ -23,6 +24,29 @@ class CaptionImagesTest(testing_utils.TinyDataTestCase):
     return testing_utils.run_module("im2txt.caption_images", [
         "--checkpoint_path=" + self.train_dir,
         "--vocab_file=" + self.paths["vocab_file"]] + list(args), check=check)
+
+  def testOutputInAMissingFolderFailsBeforeCaptioning(self):
+    missing = os.path.join(self.root, "no", "such", "results.json")
+    result = self._run("--input_file_pattern=" + self.paths["test_pattern"],
+                       "--output_file=" + missing, check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("caption_images: error: %s: the folder" % missing,
+                  result.stderr)
+    self.assertNotIn("Captioned", result.stderr)
+
+  def testTwoFilesWithOneImageIdAreRefused(self):
+    folder = os.path.join(self.root, "collide")
+    os.makedirs(folder)
+    image = sorted(glob.glob(os.path.join(self.paths["val_image_dir"],
+                                          "*.jpg")))[0]
+    for name in ("img_5.jpg", "img_000005.jpg"):
+      shutil.copy(image, os.path.join(folder, name))
+    result = self._run("--input_files=" + os.path.join(folder, "*.jpg"),
+                       "--output_file=" + os.path.join(folder, "r.json"),
+                       check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("both give image id 5", result.stderr)
+    self.assertFalse(os.path.exists(os.path.join(folder, "r.json")))
 
   def testSplitRecordsToResultsThatCocoLoads(self):
     out = os.path.join(self.root, "results.json")

@@ -1,8 +1,11 @@
 """The captioning library's pieces without a model: image sources, batching
 with the one-by-one fallback, caption text and the results format."""
 
+import io
 import os
 import tempfile
+
+from PIL import Image
 
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
@@ -61,6 +64,36 @@ class CaptioningTest(tf.test.TestCase):
     self.assertEqual([f for f, _ in failures],
                      [os.path.join(folder, "gone.jpg")])
     self.assertIn("cannot read file", failures[0][1])
+
+  def testIdCollisionsHugeImagesAndNonRegularFiles(self):
+    folder = tempfile.mkdtemp()
+    for name in ("img_5.jpg", "img_000005.jpg", "img_6.jpg"):
+      with open(os.path.join(folder, name), "wb") as f:
+        f.write(b"x")
+    with self.assertRaisesRegex(ValueError, r"img_0*5.jpg and .*img_0*5.jpg "
+                                r"both give image id 5"):
+      captioning.image_files_with_ids(os.path.join(folder, "img_*.jpg"))
+    one = os.path.join(folder, "img_6.jpg")
+    items, _ = captioning.image_files_with_ids(one + "," + one)
+    self.assertEqual(items, [(6, one)])
+    # A JPEG whose header claims 20000 x 20000 pixels, and a directory.
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, "JPEG")
+    data = bytearray(buffer.getvalue())
+    sof = data.find(b"\xff\xc0")
+    data[sof + 5:sof + 9] = (20000).to_bytes(2, "big") * 2
+    huge = os.path.join(folder, "huge.jpg")
+    with open(huge, "wb") as f:
+      f.write(bytes(data))
+    os.makedirs(os.path.join(folder, "dir.jpg"))
+    failures = []
+    self.assertEqual(list(captioning.read_image_files(
+        [huge, os.path.join(folder, "dir.jpg")], failures)), [])
+    self.assertEqual(failures[0][0], huge)
+    self.assertIn("image too large (400000000 pixels, more than the limit",
+                  failures[0][1])
+    self.assertEqual(failures[1][1],
+                     "cannot read file (a directory, not an image file)")
 
   def testABadImageFailsAloneAndOrderIsKept(self):
     generator = FakeGenerator()

@@ -151,6 +151,15 @@ class RunInferenceTest(testing_utils.TinyDataTestCase):
     self.assertIn("Vocabulary %s has 83 words" % big_vocab, result.stderr)
     self.assertIn("vocab_size 60", result.stderr)
 
+  def testVocabularyMuchSmallerThanTheModel(self):
+    small_vocab = os.path.join(self.root, "small_word_counts.txt")
+    with open(small_vocab, "w") as f:
+      f.write("\n".join(["<S> 9", "</S> 9", "a 5", "b 4"]))
+    result = self._run(self.train_dir, self.images[0], small_vocab)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("Vocabulary %s has 5 words (with <UNK>), far fewer than "
+                  "the model's vocab_size 60" % small_vocab, result.stderr)
+
   def testCheckpointOfAnotherConfiguration(self):
     other = testing_utils.write_config(
         testing_utils.tiny_model_config(num_lstm_units=8),

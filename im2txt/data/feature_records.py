@@ -36,8 +36,9 @@ holds, with which preprocessing and which encoder: ``encoder_fingerprint`` is
 a hash of the encoder's variable values in its checkpoint, so train can tell
 whether the features were computed by the encoder it is about to save beside
 the new weights. ``split_sha256`` hashes the split's record files, so that a
-rebuilt split makes the shards stale (cache_features rewrites them). ``encoder_dtype`` records the encoder's arithmetic
-(float32, or bfloat16 from ``cache_features --encoder_dtype=bfloat16``).
+rebuilt split makes the shards stale (cache_features rewrites them).
+``encoder_dtype`` records the encoder's arithmetic (float32, or bfloat16
+from ``cache_features --encoder_dtype=bfloat16``).
 """
 
 import hashlib

@@ -36,12 +36,19 @@ class VocabularyMismatchError(ValueError):
   """A vocabulary (or the data's word ids) does not fit the model."""
 
 
+# A vocabulary must fill at least this share of the model's softmax: a
+# much smaller one is not the model's (its words' ids point at other
+# classes, and captions come out as <UNK>).
+MIN_VOCAB_FILL = 0.5
+
+
 def check_fits_model(vocab_file, num_ids, vocab_size, model, advice):
   """The one rule of train's pre-flight check and of captioning.
 
   A model whose softmax has vocab_size classes can use a vocabulary of at
-  most vocab_size ids, <UNK> included (a wider softmax is allowed, as the
-  original's 12000 for about 11520 words).
+  most vocab_size ids, <UNK> included; a wider softmax is allowed (the
+  original's 12000 for about 11520 words), but not one more than twice the
+  vocabulary (MIN_VOCAB_FILL).
 
   Args:
     vocab_file: The vocabulary's path (named in the error).
@@ -59,6 +66,12 @@ def check_fits_model(vocab_file, num_ids, vocab_size, model, advice):
         "vocab_size %d (%s): vocab_size is %d and must be at least %d. %s"
         % (vocab_file, num_ids, vocab_size, model, vocab_size, num_ids,
            advice))
+  if num_ids < MIN_VOCAB_FILL * vocab_size:
+    raise VocabularyMismatchError(
+        "Vocabulary %s has %d words (with <UNK>), far fewer than the "
+        "model's vocab_size %d (%s): most of the model's word ids would "
+        "read as <UNK>. %s" % (vocab_file, num_ids, vocab_size, model,
+                               advice))
 
 
 class Vocabulary(object):

@@ -7,6 +7,7 @@ response short or to fail.
 """
 
 import collections
+import hashlib
 import http.server
 import os
 import shutil
@@ -30,6 +31,12 @@ pytestmark = pytest.mark.slow
 
 SCRIPT = os.path.join(testing_utils.REPO_ROOT, "data",
                       "download_and_preprocess_mscoco.sh")
+
+
+def _size_and_md5(path):
+  with open(path, "rb") as f:
+    data = f.read()
+  return len(data), hashlib.md5(data).hexdigest()
 
 
 def _zip_tree(zip_path, root, folder):
@@ -96,6 +103,13 @@ class DownloadAndPreprocessTest(unittest.TestCase):
     _zip_tree(os.path.join(served, "zips", "val2014.zip"), raw, "val2014")
     _zip_tree(os.path.join(served, "annotations",
                            "annotations_trainval2014.zip"), raw, "annotations")
+    # The served archives' sizes and MD5s, as the script's override file.
+    cls.checksums = os.path.join(cls.root, "checksums.txt")
+    with open(cls.checksums, "w") as f:
+      for folder in ("zips", "annotations"):
+        for name in sorted(os.listdir(os.path.join(served, folder))):
+          f.write("%s %d %s\n" % (name, *_size_and_md5(
+              os.path.join(served, folder, name))))
     cls.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     cls.server.root = served
     cls.server.requests = []
@@ -116,9 +130,10 @@ class DownloadAndPreprocessTest(unittest.TestCase):
     self.server.fail_paths.clear()
     self.server.cut_after.clear()
 
-  def _run(self, data_dir):
+  def _run(self, data_dir, base_url=None, checksums=None):
     # As a user with the virtualenv activated.
-    env = dict(os.environ, MSCOCO_BASE_URL=self.base_url,
+    env = dict(os.environ, MSCOCO_BASE_URL=base_url or self.base_url,
+               MSCOCO_CHECKSUMS_FILE=checksums or self.checksums,
                PYTHONPATH=testing_utils.REPO_ROOT, TF_CPP_MIN_LOG_LEVEL="2",
                PATH=os.path.dirname(sys.executable) + os.pathsep +
                os.environ["PATH"])
@@ -192,6 +207,86 @@ class DownloadAndPreprocessTest(unittest.TestCase):
                             capture_output=True, text=True, timeout=120)
     self.assertNotEqual(result.returncode, 0)
     self.assertIn("did not give a valid zip archive", result.stderr)
+
+  def testChecksumMismatchStopsBeforeBuilding(self):
+    data_dir = os.path.join(self.root, "out_md5")
+    wrong = os.path.join(self.root, "wrong_checksums.txt")
+    with open(self.checksums) as f:
+      lines = f.read().splitlines()
+    with open(wrong, "w") as f:
+      for line in lines:
+        name, size, md5 = line.split()
+        if name == "val2014.zip":
+          md5 = "0" * 32
+        f.write("%s %s %s\n" % (name, size, md5))
+    result = self._run(data_dir, checksums=wrong)
+    self.assertNotEqual(result.returncode, 0)
+    self.assertIn("/zips/val2014.zip has MD5 ", result.stderr)
+    self.assertIn("not %s of val2014.zip" % ("0" * 32), result.stderr)
+    raw = os.path.join(data_dir, "raw-data")
+    self.assertFalse(os.path.exists(os.path.join(raw, "val2014.zip")))
+    self.assertFalse(os.path.exists(os.path.join(raw, "val2014.zip.part")))
+    self.assertFalse([n for n in os.listdir(data_dir)
+                      if n.startswith(("train-", "word_"))])
+
+  def testMembersOutsideTheDataDirectoryAreRefused(self):
+    for case, member in (("symlink", "annotations/link"),
+                         ("traversal", "../../escaped.txt")):
+      served = os.path.join(self.server.root, case)
+      os.makedirs(os.path.join(served, "zips"), exist_ok=True)
+      os.makedirs(os.path.join(served, "annotations"), exist_ok=True)
+      for name in ("train2014.zip", "val2014.zip"):
+        shutil.copy(os.path.join(self.server.root, "zips", name),
+                    os.path.join(served, "zips", name))
+      evil = os.path.join(served, "annotations",
+                          "annotations_trainval2014.zip")
+      shutil.copy(os.path.join(self.server.root, "annotations",
+                               "annotations_trainval2014.zip"), evil)
+      with zipfile.ZipFile(evil, "a") as z:
+        info = zipfile.ZipInfo(member)
+        if case == "symlink":
+          info.external_attr = 0o120777 << 16
+          z.writestr(info, "/etc")
+        else:
+          z.writestr(info, "written outside")
+      checksums = os.path.join(self.root, case + "_checksums.txt")
+      with open(checksums, "w") as f:
+        for folder in ("zips", "annotations"):
+          for name in os.listdir(os.path.join(served, folder)):
+            f.write("%s %d %s\n" % (name, *_size_and_md5(
+                os.path.join(served, folder, name))))
+      data_dir = os.path.join(self.root, "out_" + case, "data")
+      result = self._run(data_dir, base_url=self.base_url + "/" + case,
+                         checksums=checksums)
+      self.assertNotEqual(result.returncode, 0, case)
+      self.assertIn("refused or could not unzip", result.stderr)
+      self.assertIn("symbolic link" if case == "symlink" else
+                    "would land outside", result.stderr)
+      self.assertFalse(os.path.exists(os.path.join(
+          self.root, "out_" + case, "escaped.txt")))
+      self.assertFalse(os.path.lexists(os.path.join(
+          data_dir, "raw-data", "annotations", "link")))
+      self.assertFalse([n for n in os.listdir(data_dir)
+                        if n.startswith(("train-", "word_"))])
+
+  def testHttpsByDefault(self):
+    fake_bin = os.path.join(self.root, "fake_bin")
+    os.makedirs(fake_bin, exist_ok=True)
+    log = os.path.join(self.root, "wget_args.txt")
+    with open(os.path.join(fake_bin, "wget"), "w") as f:
+      f.write("#!/bin/bash\necho \"$@\" >> %s\nexit 4\n" % log)
+    os.chmod(os.path.join(fake_bin, "wget"), 0o755)
+    env = dict(os.environ, PATH=fake_bin + os.pathsep + os.environ["PATH"])
+    env.pop("MSCOCO_BASE_URL", None)
+    result = subprocess.run(["bash", SCRIPT, os.path.join(self.root,
+                                                          "out_https")],
+                            env=env, capture_output=True, text=True,
+                            timeout=60)
+    self.assertNotEqual(result.returncode, 0)
+    with open(log) as f:
+      args = f.read()
+    self.assertIn("https://s3.amazonaws.com/images.cocodataset.org/zips/"
+                  "train2014.zip", args)
 
   def testUsage(self):
     result = subprocess.run(["bash", SCRIPT], capture_output=True, text=True)
