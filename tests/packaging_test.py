@@ -15,7 +15,8 @@ pytestmark = pytest.mark.slow
 COMMANDS = ("im2txt-train", "im2txt-evaluate", "im2txt-run-inference",
             "im2txt-build-mscoco-data", "im2txt-make-demo-data",
             "im2txt-score-captions", "im2txt-caption-images",
-            "im2txt-blind-baseline", "im2txt-cache-features")
+            "im2txt-blind-baseline", "im2txt-cache-features",
+            "im2txt-verify-records")
 
 
 class PackagingTest(unittest.TestCase):
