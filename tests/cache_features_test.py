@@ -2,6 +2,7 @@
 
 import glob
 import os
+import re
 import shutil
 import unittest
 
@@ -196,6 +197,24 @@ class CacheFeaturesTest(testing_utils.TinyDataTestCase):
                   "split_sha256", result.stderr)
     result = testing_utils.run_module("im2txt.cache_features", args)
     self.assertIn("0 written, 2 kept", result.stdout)
+
+  def testCorruptRecordIsNamed(self):
+    data = os.path.join(self.root, "corrupt_split")
+    os.makedirs(data)
+    bad = os.path.join(data, "train-00000-of-00001")
+    with open(sorted(glob.glob(self.paths["train_pattern"]))[0], "rb") as f:
+      raw = bytearray(f.read())
+    raw[len(raw) // 2] ^= 0xFF
+    with open(bad, "wb") as f:
+      f.write(bytes(raw))
+    result = testing_utils.run_module("im2txt.cache_features", [
+        "--input_file_pattern=" + bad,
+        "--output_dir=" + os.path.join(self.root, "corrupt_features"),
+        "--checkpoint_path=" + self.train_dir], check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertRegex(result.stderr, r"cache_features: error: unreadable "
+                     r"records: %s \(record \d+, byte offset \d+\)"
+                     % re.escape(bad))
 
   def testBadModelConfigFileIsAClearError(self):
     bad = os.path.join(self.root, "bad_config.json")

@@ -34,6 +34,21 @@ class CaptionImagesTest(testing_utils.TinyDataTestCase):
                   result.stderr)
     self.assertNotIn("Captioned", result.stderr)
 
+  def testCorruptRecordIsNamed(self):
+    bad = os.path.join(self.root, "corrupt-test-00000-of-00001")
+    with open(glob.glob(self.paths["test_pattern"])[0], "rb") as f:
+      raw = bytearray(f.read())
+    raw[len(raw) // 2] ^= 0xFF
+    with open(bad, "wb") as f:
+      f.write(bytes(raw))
+    result = self._run("--input_file_pattern=" + bad, "--output_file=" +
+                       os.path.join(self.root, "corrupt_results.json"),
+                       check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertRegex(result.stderr, r"caption_images: error: %s \(record "
+                     r"\d+, byte offset \d+\): not a TFRecord file"
+                     % re.escape(bad))
+
   def testTwoFilesWithOneImageIdAreRefused(self):
     folder = os.path.join(self.root, "collide")
     os.makedirs(folder)

@@ -1,8 +1,10 @@
 """Evaluation: perplexity checked independently, summaries, checkpoint order."""
 
+import glob
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -275,6 +277,25 @@ class EvaluateTest(testing_utils.TinyDataTestCase):
     self.assertIn("vanished before it was evaluated", output)
     self.assertNotIn("Traceback", output)
     self.assertGreaterEqual(len(_perplexities(eval_dir)), 3, output[-3000:])
+
+  def testCorruptValidationRecordIsNamed(self):
+    data = os.path.join(self.root, "corrupt_val")
+    os.makedirs(data)
+    bad = os.path.join(data, "val-00000-of-00001")
+    with open(glob.glob(self.paths["val_pattern"])[0], "rb") as f:
+      raw = bytearray(f.read())
+    raw[len(raw) // 2] ^= 0xFF
+    with open(bad, "wb") as f:
+      f.write(bytes(raw))
+    result = testing_utils.run_module("im2txt.evaluate", [
+        "--input_file_pattern=" + bad, "--checkpoint_dir=" + self.train_dir,
+        "--eval_dir=" + os.path.join(self.root, "eval_corrupt_val"),
+        "--num_eval_examples=400", "--min_global_step=1", "--run_once"],
+                                      check=False)
+    self.assertEqual(result.returncode, 1, result.stderr[-3000:])
+    self.assertRegex(result.stderr, r"evaluate: error: %s \(record \d+, "
+                     r"byte offset \d+\): not a TFRecord file, or corrupted"
+                     % re.escape(bad))
 
   def testNoCheckpointAndNoFiles(self):
     empty = os.path.join(self.root, "empty_train")
