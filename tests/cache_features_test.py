@@ -202,11 +202,8 @@ class CacheFeaturesTest(testing_utils.TinyDataTestCase):
     data = os.path.join(self.root, "corrupt_split")
     os.makedirs(data)
     bad = os.path.join(data, "train-00000-of-00001")
-    with open(sorted(glob.glob(self.paths["train_pattern"]))[0], "rb") as f:
-      raw = bytearray(f.read())
-    raw[len(raw) // 2] ^= 0xFF
-    with open(bad, "wb") as f:
-      f.write(bytes(raw))
+    testing_utils.corrupt_copy(
+        sorted(glob.glob(self.paths["train_pattern"]))[0], bad)
     result = testing_utils.run_module("im2txt.cache_features", [
         "--input_file_pattern=" + bad,
         "--output_dir=" + os.path.join(self.root, "corrupt_features"),

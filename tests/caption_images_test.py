@@ -36,11 +36,7 @@ class CaptionImagesTest(testing_utils.TinyDataTestCase):
 
   def testCorruptRecordIsNamed(self):
     bad = os.path.join(self.root, "corrupt-test-00000-of-00001")
-    with open(glob.glob(self.paths["test_pattern"])[0], "rb") as f:
-      raw = bytearray(f.read())
-    raw[len(raw) // 2] ^= 0xFF
-    with open(bad, "wb") as f:
-      f.write(bytes(raw))
+    testing_utils.corrupt_copy(glob.glob(self.paths["test_pattern"])[0], bad)
     result = self._run("--input_file_pattern=" + bad, "--output_file=" +
                        os.path.join(self.root, "corrupt_results.json"),
                        check=False)

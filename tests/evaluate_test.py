@@ -282,11 +282,7 @@ class EvaluateTest(testing_utils.TinyDataTestCase):
     data = os.path.join(self.root, "corrupt_val")
     os.makedirs(data)
     bad = os.path.join(data, "val-00000-of-00001")
-    with open(glob.glob(self.paths["val_pattern"])[0], "rb") as f:
-      raw = bytearray(f.read())
-    raw[len(raw) // 2] ^= 0xFF
-    with open(bad, "wb") as f:
-      f.write(bytes(raw))
+    testing_utils.corrupt_copy(glob.glob(self.paths["val_pattern"])[0], bad)
     result = testing_utils.run_module("im2txt.evaluate", [
         "--input_file_pattern=" + bad, "--checkpoint_dir=" + self.train_dir,
         "--eval_dir=" + os.path.join(self.root, "eval_corrupt_val"),

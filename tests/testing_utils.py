@@ -84,6 +84,17 @@ def write_caption_records(path, pairs):
   return path
 
 
+def corrupt_copy(source, target):
+  """Copies a TFRecord file with one byte in its middle flipped: a record
+  there fails its checksum. Returns target."""
+  with open(source, "rb") as f:
+    data = bytearray(f.read())
+  data[len(data) // 2] ^= 0xFF
+  with open(target, "wb") as f:
+    f.write(bytes(data))
+  return target
+
+
 def read_feature_shards(pattern):
   """{image_id: parsed feature record} of the feature shards of a pattern."""
   from im2txt.data import feature_records  # pylint: disable=g-import-not-at-top

@@ -278,12 +278,8 @@ class TrainTest(testing_utils.TinyDataTestCase):
     # Five copies: the pre-flight check samples the first four files.
     for i in range(5):
       shutil.copy(source, os.path.join(data, "train-%05d-of-00005" % i))
-    bad = os.path.join(data, "train-00004-of-00005")
-    with open(bad, "rb") as f:
-      raw = bytearray(f.read())
-    raw[len(raw) // 2] ^= 0xFF
-    with open(bad, "wb") as f:
-      f.write(bytes(raw))
+    bad = testing_utils.corrupt_copy(
+        source, os.path.join(data, "train-00004-of-00005"))
     result = testing_utils.run_module("im2txt.train", [
         "--input_file_pattern=" + os.path.join(data, "train-*"),
         "--train_dir=" + os.path.join(self.root, "corrupt_train"),

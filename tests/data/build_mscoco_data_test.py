@@ -338,16 +338,10 @@ class BuildTest(_BuildCase):
     paths = testing_utils.make_tiny_dataset(self.root, num_train_images=4,
                                             num_val_images=10)
     out = os.path.join(self.root, "killed")
-    env = dict(os.environ, PYTHONPATH=testing_utils.REPO_ROOT)
+    command, env = _builder_command(paths, out, "--train_shards=64",
+                                    "--num_threads=1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "im2txt.data.build_mscoco_data",
-         "--train_image_dir=" + paths["train_image_dir"],
-         "--val_image_dir=" + paths["val_image_dir"],
-         "--train_captions_file=" + paths["train_captions_file"],
-         "--val_captions_file=" + paths["val_captions_file"],
-         "--output_dir=" + out, "--word_counts_output_file=" + out + "/wc.txt",
-         "--train_shards=64", "--val_shards=1", "--test_shards=1",
-         "--num_threads=1"], env=env, stdout=subprocess.PIPE,
+        command, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL, cwd=testing_utils.REPO_ROOT)
     # Kill it once it has written a few shards.
     deadline = time.time() + 120
@@ -372,6 +366,17 @@ def _huge_jpeg_header():
   sof = data.find(b"\xff\xc0")
   data[sof + 5:sof + 9] = (20000).to_bytes(2, "big") * 2  # height, width
   return bytes(data)
+
+
+def _builder_command(paths, out, *extra):
+  """(argv, env) of the builder as a subprocess on make_tiny_dataset paths."""
+  return testing_utils.module_command("im2txt.data.build_mscoco_data", [
+      "--train_image_dir=" + paths["train_image_dir"],
+      "--val_image_dir=" + paths["val_image_dir"],
+      "--train_captions_file=" + paths["train_captions_file"],
+      "--val_captions_file=" + paths["val_captions_file"],
+      "--output_dir=" + out, "--word_counts_output_file=" + out + "/wc.txt",
+      "--val_shards=1", "--test_shards=1"] + list(extra))
 
 
 def _children(pid):
@@ -539,17 +544,11 @@ class BuildFaultsTest(_BuildCase):
     paths = testing_utils.make_tiny_dataset(self.root, num_train_images=40,
                                             num_val_images=20)
     out = os.path.join(self.root, "killed_workers")
-    env = dict(os.environ, PYTHONPATH=testing_utils.REPO_ROOT)
+    command, env = _builder_command(paths, out, "--train_shards=2",
+                                    "--num_threads=2",
+                                    "--parallelism=processes")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "im2txt.data.build_mscoco_data",
-         "--train_image_dir=" + paths["train_image_dir"],
-         "--val_image_dir=" + paths["val_image_dir"],
-         "--train_captions_file=" + paths["train_captions_file"],
-         "--val_captions_file=" + paths["val_captions_file"],
-         "--output_dir=" + out, "--word_counts_output_file=" + out + "/wc.txt",
-         "--train_shards=2", "--val_shards=1", "--test_shards=1",
-         "--num_threads=2", "--parallelism=processes"], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         cwd=testing_utils.REPO_ROOT)
     workers = []
     deadline = time.time() + 120
