@@ -5,7 +5,6 @@ import json
 import math
 import os
 import re
-import shutil
 import subprocess
 import time
 import unittest
@@ -90,7 +89,7 @@ class EvaluateTest(testing_utils.TinyDataTestCase):
   def testEvaluatesEachCheckpointOnceInOrder(self):
     train_dir = os.path.join(self.root, "train_order")
     eval_dir = os.path.join(self.root, "eval_order")
-    shutil.copytree(self.train_dir, train_dir)
+    testing_utils.copy_train_dir(self.train_dir, train_dir)
     args = ["--input_file_pattern=" + self.paths["val_pattern"],
             "--checkpoint_dir=" + train_dir, "--eval_dir=" + eval_dir,
             "--num_eval_examples=8", "--min_global_step=1", "--run_once"]
@@ -197,7 +196,8 @@ class EvaluateTest(testing_utils.TinyDataTestCase):
     self.assertEqual(caption_metrics.load_results(results_file), captions)
 
   def testRelativeCheckpointDirIsTheSameAsAbsolute(self):
-    shutil.copytree(self.train_dir, os.path.join(self.root, "rel_train"))
+    testing_utils.copy_train_dir(self.train_dir,
+                                 os.path.join(self.root, "rel_train"))
     result = testing_utils.run_module("im2txt.evaluate", [
         "--input_file_pattern=" + self.paths["val_pattern"],
         "--checkpoint_dir=rel_train", "--eval_dir=rel_eval",
@@ -210,7 +210,7 @@ class EvaluateTest(testing_utils.TinyDataTestCase):
   def testCorruptCheckpointIsRecordedAndTheOthersEvaluated(self):
     train_dir = os.path.join(self.root, "train_corrupt")
     eval_dir = os.path.join(self.root, "eval_corrupt")
-    shutil.copytree(self.train_dir, train_dir)
+    testing_utils.copy_train_dir(self.train_dir, train_dir)
     testing_utils.train_tiny_model(self.paths, train_dir, self.config_file, 33)
     listed = tf.train.get_checkpoint_state(
         train_dir).all_model_checkpoint_paths
@@ -237,7 +237,7 @@ class EvaluateTest(testing_utils.TinyDataTestCase):
   def testEvaluatorBesideATrainerThatRotatesItsCheckpoints(self):
     train_dir = os.path.join(self.root, "train_rotating")
     eval_dir = os.path.join(self.root, "eval_rotating")
-    shutil.copytree(self.train_dir, train_dir)
+    testing_utils.copy_train_dir(self.train_dir, train_dir)
     training_config = os.path.join(self.root, "keep_two.json")
     with open(training_config, "w") as f:
       json.dump({"max_checkpoints_to_keep": 2}, f)
@@ -263,7 +263,7 @@ class EvaluateTest(testing_utils.TinyDataTestCase):
         while time.time() < deadline and evaluator.poll() is None:
           time.sleep(1)
           if (os.path.exists(os.path.join(eval_dir, "evaluated_steps.json"))
-              and len(_perplexities(eval_dir)) >= 6):
+              and len(_perplexities(eval_dir)) >= 4):
             break
         alive = evaluator.poll() is None
       finally:

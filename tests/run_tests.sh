@@ -8,6 +8,6 @@ mode="${1:-full}"
 shift || true
 case "${mode}" in
   quick) exec python -m pytest -m "not slow" tests "$@" ;;
-  full) exec python -m pytest tests "$@" ;;
+  full) exec python -m pytest --durations=25 tests "$@" ;;
   *) echo "usage: tests/run_tests.sh quick|full [pytest args]" >&2; exit 2 ;;
 esac

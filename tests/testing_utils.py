@@ -154,6 +154,23 @@ def module_command(module, args):
   return [sys.executable, "-m", module] + list(args), env
 
 
+def copy_train_dir(source, target):
+  """Copies a train_dir so that the copy stands alone.
+
+  Its `checkpoint` index lists the checkpoints by absolute path, that is in
+  `source`: a trainer in the copy would delete source's old checkpoints as
+  it rotates them out, and an evaluator would read them. The copy's index
+  names its own files.
+  """
+  shutil.copytree(source, target)
+  index = os.path.join(target, "checkpoint")
+  with open(index) as f:
+    text = f.read()
+  with open(index, "w") as f:
+    f.write(text.replace(source.rstrip("/") + "/", ""))
+  return target
+
+
 def start_train_dir_from(checkpoint_prefix, train_dir):
   """A new train_dir whose only checkpoint is a copy of checkpoint_prefix."""
   os.makedirs(train_dir)
