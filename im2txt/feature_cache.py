@@ -18,7 +18,7 @@ cache_features (see im2txt/cache_features.py for what and why).
 * ``Encoder``: the frozen Inception v3 as a batch function, K crops each;
 * ``cache_features``: writes the feature shards of a split, resumably;
 * ``scan_split`` / ``read_images`` / ``encode_shard``: its steps;
-* ``expected_info`` / ``is_complete``: the shard descriptions that decide
+* ``expected_info`` / ``why_stale``: the shard descriptions that decide
   whether a shard is kept on a rerun.
 """
 
@@ -204,10 +204,6 @@ def why_stale(shard_path, expected):
     return "made from other inputs or settings: %s" % ", ".join(changed)
   return None
 
-
-def is_complete(shard_path, expected):
-  """Whether a shard exists with a description matching `expected`."""
-  return why_stale(shard_path, expected) is None
 
 
 def cache_features(input_file_pattern, output_dir, model_config, checkpoint,
