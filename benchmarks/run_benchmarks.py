@@ -141,8 +141,8 @@ def bench_training(config, data_dir, root, steps, memory_steps):
   training_config = configuration.TrainingConfig()
   config.input_file_pattern = os.path.join(data_dir, "train-?????-of-00004")
   out = {}
-  g, model, train_op, saver, _ = training.build_training_graph(
-      config, training_config, train_inception=False)
+  g, model, train_op, saver = training.build_training_graph(
+      config, training_config, train_inception=False)[:4]
   sess, stop = _start_session(g)
   checkpoint = saver.save(sess, os.path.join(root, "encoder", "model.ckpt"),
                           global_step=0)
@@ -164,9 +164,9 @@ def bench_training(config, data_dir, root, steps, memory_steps):
   stop()
 
   # The image path with the bfloat16 encoder (same data, fresh graph).
-  g, _, train_op, _, _ = training.build_training_graph(
+  g, _, train_op = training.build_training_graph(
       config, training_config, train_inception=False,
-      encoder_dtype="bfloat16")
+      encoder_dtype="bfloat16")[:3]
   sess, stop = _start_session(g)
   out["images_step_bfloat16"] = _median_step(sess, train_op, steps)
   stop()
@@ -178,10 +178,10 @@ def bench_training(config, data_dir, root, steps, memory_steps):
       checkpoint)
   out["cache_seconds"] = time.perf_counter() - start
   out["cache_images"] = summary["images"]
-  g, model, train_op, _, _ = training.build_training_graph(
+  g, model, train_op = training.build_training_graph(
       config, training_config, train_inception=False,
       features_file_pattern=os.path.join(root, "features",
-                                         "features-train-?????-of-00004"))
+                                         "features-train-?????-of-00004"))[:3]
   with g.as_default():
     init = tf.global_variables_initializer()
   with tf.Session(graph=g) as sess:

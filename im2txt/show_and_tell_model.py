@@ -49,8 +49,7 @@ import tf_slim as slim
 from im2txt.data import schema
 from im2txt.ops import feature_inputs
 from im2txt.ops import image_embedding
-from im2txt.ops import image_processing
-from im2txt.ops import inputs as input_ops
+from im2txt.ops import model_inputs
 
 MODES = ("train", "eval", "inference")
 
@@ -78,7 +77,8 @@ class ShowAndTellModel(object):
   """
 
   def __init__(self, config, mode, train_inception=False,
-               features_file_pattern="", encoder_dtype="float32"):
+               features_file_pattern="", encoder_dtype="float32",
+               input_batch=None):
     """Validates the arguments and declares the model's outputs.
 
     Args:
@@ -93,6 +93,9 @@ class ShowAndTellModel(object):
         the frozen encoder's forward pass (see
         image_embedding.inception_v3). Variables and checkpoints do not
         change. bfloat16 needs a frozen encoder (train_inception False).
+      input_batch: Optional, "train" and "eval" modes: an
+        model_inputs.InputBatch to use instead of reading one (a clone's
+        share of the input, or a fixed batch in tests).
 
     Raises:
       ValueError: If `mode` is not one of MODES, the config is invalid or
@@ -118,9 +121,10 @@ class ShowAndTellModel(object):
     self.train_inception = train_inception
     self.features_file_pattern = features_file_pattern
     self.encoder_dtype = encoder_dtype
-
-    # Reads serialized records in train and eval modes.
-    self.reader = tf.TFRecordReader()
+    if input_batch is not None and mode == "inference":
+      raise ValueError("An input batch is for \"train\" and \"eval\" modes; "
+                       "inference reads its feeds.")
+    self.input_batch = input_batch
 
     # Every non-Inception weight starts uniform in [-scale, scale], as in the
     # paper.
@@ -189,20 +193,12 @@ class ShowAndTellModel(object):
     Returns:
       A float32 Tensor of shape [height, width, 3]; the processed image.
     """
-    return image_processing.process_image(
-        encoded_image,
-        is_training=self.is_training(),
-        height=self.config.image_height,
-        width=self.config.image_width,
-        resize_height=self.config.resize_height,
-        resize_width=self.config.resize_width,
-        thread_id=thread_id,
-        image_format=self.config.image_format)
+    return model_inputs.process_image(self.config, self.is_training(),
+                                      encoded_image, thread_id)
 
   def build_inputs(self):
-    """Builds the input tensors: placeholders, or the record pipeline.
-
-    The only method that touches disk, so tests can override it.
+    """Builds the input tensors: placeholders, the given input batch, or
+    the record pipeline (model_inputs.read_batch).
 
     Outputs:
       self.images (None when training from cached features)
@@ -212,18 +208,13 @@ class ShowAndTellModel(object):
       self.target_seqs (training and eval only)
       self.input_mask (training and eval only)
     """
-    if self.features_file_pattern:
-      (self.image_features, input_seqs, target_seqs,
-       input_mask) = feature_inputs.feature_batches(
-           self.features_file_pattern,
-           batch_size=self.config.batch_size,
-           feature_size=image_embedding.OUTPUT_SIZE,
-           values_per_shard=self.config.values_per_input_shard,
-           input_queue_capacity_factor=(
-               self.config.input_queue_capacity_factor),
-           num_parallel_calls=self.config.num_preprocess_threads)
-      images = None
-    elif self.mode == "inference":
+    images = None
+    if self.mode != "inference":
+      batch = self.input_batch or model_inputs.read_batch(
+          self.config, self.is_training(), self.features_file_pattern)
+      (images, self.image_features, input_seqs, target_seqs,
+       input_mask) = batch
+    else:
       # One encoded image and a batch of previous words (one per beam).
       image_feed = tf.placeholder(dtype=tf.string, shape=[], name="image_feed")
       input_feed = tf.placeholder(dtype=tf.int64,
@@ -244,9 +235,6 @@ class ShowAndTellModel(object):
 
       target_seqs = None
       input_mask = None
-    else:
-      images, input_seqs, target_seqs, input_mask = input_ops.caption_batches(
-          self.reader, self.config, self.is_training(), self.process_image)
 
     self.images = images
     self.input_seqs = input_seqs
@@ -419,7 +407,11 @@ class ShowAndTellModel(object):
                           tf.reduce_sum(weights),
                           name="batch_loss")
       tf.losses.add_loss(batch_loss)
-      total_loss = tf.losses.get_total_loss()
+      # This model's loss and the graph's regularization (phase 2's weight
+      # decay); not tf.losses.get_total_loss(), which would also add the
+      # losses of other models in the graph (clones).
+      total_loss = tf.add_n([batch_loss] + tf.losses.get_regularization_losses(),
+                            name="total_loss")
 
       tf.summary.scalar("losses/batch_loss", batch_loss)
       tf.summary.scalar("losses/total_loss", total_loss)
@@ -458,8 +450,13 @@ class ShowAndTellModel(object):
     self.init_fn = restore_fn
 
   def setup_global_step(self):
-    """Creates the int32 global step (not get_or_create: the dtype matters
-    for checkpoint compatibility)."""
+    """Creates the int32 global step, or takes the graph's (several clones
+    share one). Not get_or_create: the dtype matters for checkpoint
+    compatibility."""
+    existing = tf.get_collection(tf.GraphKeys.GLOBAL_STEP)
+    if existing:
+      self.global_step = existing[0]
+      return
     global_step = tf.Variable(
         initial_value=0,
         name="global_step",

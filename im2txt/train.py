@@ -37,6 +37,7 @@ checkpoints. The features must come from the encoder this run restores: the
 latest checkpoint in train_dir, or --inception_checkpoint_file at step 0.
 """
 
+import contextlib
 import os
 import sys
 
@@ -47,12 +48,14 @@ from im2txt import cli
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
-import tf_slim as slim
 
 from im2txt import checkpoints
+from im2txt import cluster
 from im2txt import configuration
 from im2txt import dir_lock
 from im2txt import file_io
+from im2txt import model_deploy
+from im2txt import trainer
 from im2txt import training
 from im2txt import training_checks
 from im2txt.ops import image_embedding
@@ -99,6 +102,33 @@ def define_flags():
                       "(cache_features) instead of --input_file_pattern.")
   cli.define_encoder_dtype_flag(__name__)
 
+  # Several devices of one machine (see im2txt/model_deploy.py).
+  flags.DEFINE_integer("num_clones", 1,
+                       "Replicas of the model on this machine's devices (GPU "
+                       "0..N-1), each with its own batch of batch_size: the "
+                       "effective batch is num_clones * batch_size.")
+  flags.DEFINE_boolean("clone_on_cpu", False,
+                       "Put the clones on virtual CPU devices instead of "
+                       "GPUs.")
+  # Several machines (see im2txt/cluster.py); or TF_CONFIG.
+  flags.DEFINE_string("ps_hosts", "",
+                      "Comma-separated host:port of the parameter servers.")
+  flags.DEFINE_string("worker_hosts", "",
+                      "Comma-separated host:port of the workers (worker 0 is "
+                      "the chief).")
+  flags.DEFINE_string("job_name", "", "This task's job: ps or worker.")
+  flags.DEFINE_integer("task_index", 0, "This task's index in its job.")
+  flags.DEFINE_boolean("sync_replicas", False,
+                       "Aggregate the workers' gradients before each update "
+                       "(SyncReplicasOptimizer) instead of asynchronous "
+                       "updates.")
+  flags.DEFINE_integer("replicas_to_aggregate", 0,
+                       "With --sync_replicas: gradients per update (0: one "
+                       "per worker).")
+  flags.DEFINE_integer("cluster_wait_secs", 600,
+                       "How long a task waits for the parameter servers, and "
+                       "a worker for the chief's model, before it gives up.")
+
   flags.register_multi_flags_validator(
       ["input_file_pattern", "features_file_pattern"],
       lambda f: bool(f["input_file_pattern"]) != bool(
@@ -113,12 +143,48 @@ def define_flags():
 LOCK_FILENAME = ".train.lock"
 
 
+def _placement():
+  """(ClusterTask or None, DeployConfig, SyncSettings or None) from the
+  flags and TF_CONFIG; ValueError names what is wrong."""
+  task = cluster.resolve(FLAGS.ps_hosts, FLAGS.worker_hosts, FLAGS.job_name,
+                         FLAGS.task_index, os.environ)
+  deploy = model_deploy.deploy_config(
+      num_clones=FLAGS.num_clones, clone_on_cpu=FLAGS.clone_on_cpu,
+      worker_device=task.device if task else "",
+      num_ps_tasks=task.num_ps if task else 0,
+      cluster=task.cluster_spec() if task else None)
+  sync = None
+  if FLAGS.sync_replicas:
+    if task is None:
+      raise ValueError("--sync_replicas synchronises the workers of a "
+                       "cluster: give --ps_hosts/--worker_hosts/--job_name "
+                       "or TF_CONFIG.")
+    aggregate = FLAGS.replicas_to_aggregate or task.num_workers
+    if not 0 < aggregate <= task.num_workers:
+      raise ValueError("--replicas_to_aggregate=%d: expected 1 to the %d "
+                       "worker(s)." % (aggregate, task.num_workers))
+    sync = training.SyncSettings(aggregate, task.num_workers)
+  if task is None or task.job_name != cluster.PS:
+    model_deploy.check_devices(
+        deploy, len(tf.config.list_physical_devices("GPU")))
+  return task, deploy, sync
+
+
 def main(unused_argv):
   tf.logging.set_verbosity(tf.logging.INFO)
   features = FLAGS.features_file_pattern
   train_dir = FLAGS.train_dir
   if file_io.is_local(train_dir):
     train_dir = os.path.abspath(train_dir)
+  try:
+    task, deploy, sync = _placement()
+  except ValueError as e:
+    # ClusterConfigError is a ValueError.
+    sys.exit("train: error: %s" % e)
+  if task is not None and task.job_name == cluster.PS:
+    _serve(task)
+    return
+  is_chief = task is None or task.is_chief
   lock = dir_lock.DirectoryLock(train_dir, LOCK_FILENAME,
                                 log=tf.logging.warning)
   try:
@@ -135,19 +201,91 @@ def main(unused_argv):
     training_checks.check_vocab_size(
         features or model_config.input_file_pattern, model_config.vocab_size,
         features=bool(features))
-    lock.acquire()
+    if is_chief:
+      # Only the chief writes to train_dir.
+      lock.acquire()
   except (ValueError, dir_lock.LockError) as e:
     # NoInputFilesError, VocabularyMismatchError and a bad config file are
     # ValueErrors.
     sys.exit("train: error: %s" % e)
   try:
-    _train(train_dir, model_config, training_config, features)
+    if is_chief:
+      _train(train_dir, model_config, training_config, features, task,
+             deploy, sync)
+    else:
+      _train_worker(train_dir, model_config, training_config, features,
+                    task, deploy, sync)
   finally:
-    lock.release()
+    if is_chief:
+      lock.release()
 
 
-def _train(train_dir, model_config, training_config, features):
-  """main() once the flags are checked and train_dir is locked."""
+def _serve(task):
+  """A parameter server: serves until every worker is done."""
+  tf.logging.info("Starting %s.", task.describe())
+  server = cluster.start_server(task)
+  cluster.run_parameter_server(task, server, tf.logging.info)
+
+
+def _connect(task):
+  """Waits for the parameter servers, starts this worker's server; returns
+  its target ("" in one process)."""
+  if task is None:
+    return ""
+  tf.logging.info("Starting %s.", task.describe())
+  try:
+    cluster.wait_for_parameter_servers(task, FLAGS.cluster_wait_secs,
+                                       tf.logging.info)
+  except cluster.ClusterUnreachableError as e:
+    sys.exit("train: error: %s" % e)
+  return cluster.start_server(task).target
+
+
+def _train_worker(train_dir, model_config, training_config, features, task,
+                  deploy, sync):
+  """A worker that is not the chief: builds the same graph and trains with
+  the variables the chief initialised or restored."""
+  built = training.build_training_graph(
+      model_config, training_config, FLAGS.train_inception,
+      features_file_pattern=features, encoder_dtype=FLAGS.encoder_dtype,
+      deploy=deploy, sync=sync)
+  with built.graph.as_default():
+    done_ops = cluster.done_token_ops(task)
+  _run(built, train_dir, None, _connect(task), False,
+       model_deploy.session_config(deploy, task.device_filters()), done_ops)
+
+
+@contextlib.contextmanager
+def _run_errors():
+  """Turns the errors of a running session into one clear exit."""
+  try:
+    yield
+  except trainer.TrainingInterrupted as e:
+    sys.exit("train: error: %s" % e)
+  except trainer.CONNECTION_ERRORS as e:
+    sys.exit("train: error: %s" % trainer.describe_lost_server(
+        e, FLAGS.train_dir))
+  except tf.errors.DataLossError as e:
+    features = FLAGS.features_file_pattern
+    sys.exit("train: error: %s" % training.describe_data_loss(
+        e, features or FLAGS.input_file_pattern, bool(features)))
+
+
+def _run(built, train_dir, init_fn, master, is_chief, session_config,
+         done_ops):
+  with _run_errors():
+    trainer.run(built, train_dir, FLAGS.number_of_steps,
+                log_every_n_steps=FLAGS.log_every_n_steps, init_fn=init_fn,
+                save_summaries_secs=FLAGS.save_summaries_secs,
+                save_interval_secs=FLAGS.save_interval_secs, master=master,
+                is_chief=is_chief, session_config=session_config,
+                done_ops=done_ops, startup_wait_secs=FLAGS.cluster_wait_secs)
+
+
+def _train(train_dir, model_config, training_config, features, task, deploy,
+           sync):
+  """The chief (or the only process), once the flags are checked and
+  train_dir is locked."""
   try:
     latest = training.check_train_dir(train_dir, model_config)
     if features:
@@ -167,7 +305,7 @@ def _train(train_dir, model_config, training_config, features):
     step = checkpoints.global_step(latest)
     tf.logging.info("Resuming from checkpoint %s at global step %d; the "
                     "Inception checkpoint is not used.", latest, step)
-    if step >= FLAGS.number_of_steps:
+    if step >= FLAGS.number_of_steps and task is None:
       tf.logging.info(
           "Nothing to do: global step %d has reached --number_of_steps=%d "
           "(an absolute target). Raise it to train further.",
@@ -175,45 +313,56 @@ def _train(train_dir, model_config, training_config, features):
       return
 
   calibrate = not latest and not model_config.inception_checkpoint_file
-  g, model, train_op, saver, calibration_ops = training.build_training_graph(
+  if calibrate and task is not None:
+    # In a cluster the step-0 checkpoint is made in a graph of this process
+    # alone: the other workers wait for the variables the Supervisor
+    # restores from it, rather than train while they are measured.
+    local = training.build_training_graph(
+        model_config, training_config, FLAGS.train_inception,
+        calibrate_encoder=True, features_file_pattern=features,
+        encoder_dtype=FLAGS.encoder_dtype)
+    configuration.save_configs(train_dir, model_config, training_config)
+    with _run_errors():
+      training.calibrate_random_encoder(
+          local.graph, local.model, local.saver, local.calibration_ops,
+          train_dir)
+    latest = tf.train.latest_checkpoint(train_dir)
+    calibrate = False
+  built = training.build_training_graph(
       model_config, training_config, FLAGS.train_inception,
       calibrate_encoder=calibrate, features_file_pattern=features,
-      encoder_dtype=FLAGS.encoder_dtype)
+      encoder_dtype=FLAGS.encoder_dtype, deploy=deploy, sync=sync)
+  done_ops = []
+  if task is not None:
+    with built.graph.as_default():
+      done_ops = cluster.done_token_ops(task)
 
-  init_fn = model.init_fn
+  init_fn = built.model.init_fn
   if latest:
     init_fn = None  # The Supervisor restores everything from `latest`.
   elif init_fn is not None:
     try:
       checkpoints.check_has_variables(
-          model_config.inception_checkpoint_file, model.inception_variables)
+          model_config.inception_checkpoint_file,
+          built.model.inception_variables)
     except checkpoints.CheckpointMismatchError as e:
       sys.exit("train: error: %s" % e)
 
+  master = _connect(task)
+  session_config = model_deploy.session_config(
+      deploy, task.device_filters() if task else None)
   # The run really starts: its configuration goes beside the checkpoints
   # (not earlier, so that a start that failed leaves nothing that would
   # refuse or mislead the next run).
   configuration.save_configs(train_dir, model_config, training_config)
-  try:
-    if init_fn is None and not latest:
-      # No Inception checkpoint: a random encoder, with measured batch-norm
-      # statistics, saved as step 0 and restored by the Supervisor below.
-      training.calibrate_random_encoder(g, model, saver, calibration_ops,
-                                        train_dir)
-    slim.learning.train(
-        train_op,
-        train_dir,
-        log_every_n_steps=FLAGS.log_every_n_steps,
-        graph=g,
-        global_step=model.global_step,
-        number_of_steps=FLAGS.number_of_steps,
-        init_fn=init_fn,
-        saver=saver,
-        save_summaries_secs=FLAGS.save_summaries_secs,
-        save_interval_secs=FLAGS.save_interval_secs)
-  except tf.errors.DataLossError as e:
-    sys.exit("train: error: %s" % training.describe_data_loss(
-        e, features or model_config.input_file_pattern, bool(features)))
+  if calibrate:
+    # No Inception checkpoint: a random encoder, with measured batch-norm
+    # statistics, saved as step 0 and restored by the Supervisor below.
+    with _run_errors():
+      training.calibrate_random_encoder(
+          built.graph, built.model, built.saver, built.calibration_ops,
+          train_dir, session_config=session_config)
+  _run(built, train_dir, init_fn, master, True, session_config, done_ops)
 
 
 def run():

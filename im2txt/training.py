@@ -17,25 +17,31 @@
 * ``build_configs``: the run's ModelConfig and TrainingConfig;
 * ``learning_rate_for``: the original's schedule (staircase decay in phase
   1, a constant fine-tuning rate in phase 2);
-* ``build_training_graph``: model, optimizer and saver in a new graph;
+* ``build_training_graph``: model (one or several clones, see
+  model_deploy), optimizer and saver in a new graph;
 * ``check_train_dir``: checks the config saved in train_dir;
 * ``describe_data_loss``: names the file of a corrupt input record;
 * ``calibrate_random_encoder``: the step-0 checkpoint of a run without the
   Inception checkpoint.
 """
 
+import collections
+
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
-import tf_slim as slim
+from tf_slim.data import prefetch_queue
+from tf_slim.layers import optimizers
 
 from im2txt import configuration
 from im2txt import file_io
+from im2txt import model_deploy
 from im2txt import show_and_tell_model
 from im2txt.data import records
 from im2txt.ops import feature_inputs
 from im2txt.ops import image_embedding
 from im2txt.ops import inputs as input_ops
+from im2txt.ops import model_inputs
 
 # Batches used to measure a random encoder's batch-norm statistics.
 CALIBRATION_BATCHES = 50
@@ -83,10 +89,26 @@ def learning_rate_for(training_config, batch_size, train_inception):
   return learning_rate, learning_rate_decay_fn
 
 
+# What build_training_graph returns. `model` is the first clone's
+# ShowAndTellModel; `total_loss` the loss the train op returns (the
+# word-weighted mean over clones); `summary_op` merges the summaries outside
+# clones 1..N-1; `sync_optimizer` is the SyncReplicasOptimizer or None.
+TrainingGraph = collections.namedtuple(
+    "TrainingGraph",
+    ["graph", "model", "train_op", "saver", "calibration_ops", "total_loss",
+     "summary_op", "sync_optimizer", "clones"])
+
+# SyncReplicasOptimizer settings: (replicas_to_aggregate, total_num_replicas).
+SyncSettings = collections.namedtuple(
+    "SyncSettings", ["replicas_to_aggregate", "total_num_replicas"])
+
+
 def build_training_graph(model_config, training_config, train_inception,
                          calibrate_encoder=False, features_file_pattern="",
-                         encoder_dtype="float32"):
-  """Builds the model, optimizer and saver in a new graph.
+                         encoder_dtype="float32", deploy=None, sync=None,
+                         clone_batches=None):
+  """Builds the model (one or several clones), optimizer and saver in a new
+  graph.
 
   Args:
     model_config: A ModelConfig.
@@ -96,44 +118,121 @@ def build_training_graph(model_config, training_config, train_inception,
       calibration ops (see calibrate_random_encoder).
     features_file_pattern: Optional cached features to train from.
     encoder_dtype: Arithmetic of the frozen encoder's forward pass.
+    deploy: A model_deploy.DeployConfig (default: one device, one process).
+    sync: Optional SyncSettings: aggregate the gradients of several workers
+      with a SyncReplicasOptimizer before each update.
+    clone_batches: Optional function (clone index) -> model_inputs.InputBatch
+      giving each clone a fixed batch instead of reading records.
 
   Returns:
-    (graph, model, train_op, saver, calibration_ops)
+    A TrainingGraph.
   """
+  deploy = deploy or model_deploy.deploy_config()
   g = tf.Graph()
   with g.as_default():
-    model = show_and_tell_model.ShowAndTellModel(
-        model_config, mode="train", train_inception=train_inception,
-        features_file_pattern=features_file_pattern,
-        encoder_dtype=encoder_dtype)
-    model.build()
+    batch_for_clone = clone_batches
+    if batch_for_clone is None and deploy.num_clones > 1:
+      batch_for_clone = _shared_input_queue(model_config, features_file_pattern,
+                                            deploy)
+
+    def build_clone(index):
+      model = show_and_tell_model.ShowAndTellModel(
+          model_config, mode="train", train_inception=train_inception,
+          features_file_pattern=features_file_pattern,
+          encoder_dtype=encoder_dtype,
+          input_batch=batch_for_clone(index) if batch_for_clone else None)
+      model.build()
+      return model
+
+    clones = model_deploy.create_clones(deploy, build_clone)
+    model = clones[0].outputs
     calibration_ops = []
     if calibrate_encoder:
       calibration_ops = image_embedding.batch_norm_calibration_updates(
           model.images)
-
-    learning_rate, learning_rate_decay_fn = learning_rate_for(
-        training_config, model_config.batch_size, train_inception)
-
-    # Gradient descent with global-norm clipping; optimize_loss also runs
-    # the batch-norm UPDATE_OPS (phase 2) and adds the learning-rate, loss
-    # and gradient-norm summaries.
-    train_op = slim.optimize_loss(
-        loss=model.total_loss,
-        global_step=model.global_step,
-        learning_rate=learning_rate,
-        optimizer=training_config.optimizer,
-        clip_gradients=training_config.clip_gradients,
-        learning_rate_decay_fn=learning_rate_decay_fn)
+    train_op, total_loss, sync_optimizer = _optimize(
+        deploy, clones, training_config, model_config.batch_size,
+        train_inception, sync)
+    summary_op = tf.summary.merge(
+        model_deploy.first_clone_collection(tf.GraphKeys.SUMMARIES))
 
     # Created after the optimizer so it covers every variable.
     saver = tf.train.Saver(
         max_to_keep=training_config.max_checkpoints_to_keep)
-  return g, model, train_op, saver, calibration_ops
+  return TrainingGraph(g, model, train_op, saver, calibration_ops, total_loss,
+                       summary_op, sync_optimizer, clones)
+
+
+def _shared_input_queue(model_config, features_file_pattern, deploy):
+  """One reading pipeline on this process's CPU, into a queue of whole
+  batches; returns a function giving each clone its own dequeued batch."""
+  with tf.device(model_deploy.inputs_device(deploy)):
+    batch = model_inputs.read_batch(model_config, True, features_file_pattern)
+    tensors = {k: v for k, v in batch._asdict().items() if v is not None}
+    queue = prefetch_queue.prefetch_queue(
+        tensors, capacity=2 * deploy.num_clones, dynamic_pad=True,
+        name="clone_batch_queue")
+
+  def dequeue(unused_index):
+    fields = queue.dequeue()
+    return model_inputs.InputBatch(
+        **{k: fields.get(k) for k in model_inputs.InputBatch._fields})
+
+  return dequeue
+
+
+def _optimize(deploy, clones, training_config, batch_size, train_inception,
+              sync):
+  """The update of the original's optimize_loss (learning rate and its
+  decay, gradient clipping by global norm, the same summary tags), from the
+  gradients of all clones; with `sync`, through a SyncReplicasOptimizer.
+
+  Returns:
+    (train_op, total_loss, sync_optimizer or None)
+  """
+  model = clones[0].outputs
+  global_step = model.global_step
+  with tf.variable_scope("OptimizeLoss"):
+    learning_rate, decay_fn = learning_rate_for(training_config, batch_size,
+                                                train_inception)
+    if decay_fn is not None:
+      learning_rate = decay_fn(learning_rate, global_step)
+    tf.summary.scalar("learning_rate", learning_rate)
+    optimizer = optimizers.OPTIMIZER_CLS_NAMES[training_config.optimizer](
+        learning_rate=learning_rate)
+    sync_optimizer = None
+    if sync is not None:
+      optimizer = sync_optimizer = tf.train.SyncReplicasOptimizer(
+          optimizer, replicas_to_aggregate=sync.replicas_to_aggregate,
+          total_num_replicas=sync.total_num_replicas)
+
+    losses = [c.outputs.total_loss for c in clones]
+    weights = [model_inputs.target_word_count(c.outputs.input_mask)
+               for c in clones]
+    total_loss, grads_and_vars = model_deploy.clone_gradients(
+        deploy, clones, optimizer, losses, weights)
+    gradients, variables = zip(*grads_and_vars)
+    tf.summary.scalar("global_norm/gradient_norm", tf.global_norm(gradients))
+    if training_config.clip_gradients:
+      gradients, _ = tf.clip_by_global_norm(gradients,
+                                            training_config.clip_gradients)
+    tf.summary.scalar("loss", total_loss)
+    tf.summary.scalar("global_norm/clipped_gradient_norm",
+                      tf.global_norm(gradients))
+    # Batch-norm moving averages (phase 2) of the first clone.
+    update_ops = model_deploy.first_clone_collection(tf.GraphKeys.UPDATE_OPS)
+    with tf.control_dependencies(update_ops):
+      apply_op = optimizer.apply_gradients(
+          list(zip(gradients, variables)), global_step=global_step,
+          name="train")
+    with tf.control_dependencies([apply_op]):
+      train_op = tf.identity(total_loss, name="train_op")
+  return train_op, total_loss, sync_optimizer
 
 
 def calibrate_random_encoder(graph, model, saver, calibration_ops, train_dir,
-                             num_batches=CALIBRATION_BATCHES):
+                             num_batches=CALIBRATION_BATCHES,
+                             session_config=None):
   """Writes the step-0 checkpoint of a run without an Inception checkpoint.
 
   The encoder keeps its random weights; its batch-norm statistics are
@@ -147,7 +246,7 @@ def calibrate_random_encoder(graph, model, saver, calibration_ops, train_dir,
   """
   with graph.as_default():
     init_op = tf.global_variables_initializer()
-  sess = tf.Session(graph=graph)
+  sess = tf.Session(graph=graph, config=session_config)
   coord = tf.train.Coordinator()
   threads = []
   try:

@@ -1,0 +1,177 @@
+# Copyright 2026 The im2txt Authors. All Rights Reserved.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+# ==============================================================================
+"""The training loop of one process, alone or in a cluster.
+
+tf.train.Supervisor does the work, as in tf-slim's ``learning.train``
+(which this loop follows: the same log line per step, the same checkpoint
+and summary threads, a final checkpoint by the chief); it differs where a
+cluster needs it:
+
+* a worker that is not the chief waits for the chief to initialise the
+  model, polling every `recovery_wait_secs` for at most `startup_wait_secs`
+  (slim polls every 30 s, forever);
+* a lost server (a parameter server killed, its machine gone) ends the run
+  with TrainingInterrupted instead of slim's endless retry, so the process
+  exits and a restart resumes from the chief's last checkpoint;
+* with a SyncReplicasOptimizer, the chief releases the tokens of workers
+  still waiting for one when it stops, so they stop too instead of hanging;
+* each worker reports to the parameter servers when it is done
+  (cluster.done_token_ops), so that they exit.
+"""
+
+import time
+
+import tensorflow.compat.v1 as tf
+
+# Errors of a lost connection to another task of the cluster.
+CONNECTION_ERRORS = (tf.errors.UnavailableError, tf.errors.AbortedError,
+                     tf.errors.CancelledError)
+
+
+class TrainingInterrupted(RuntimeError):
+  """The run lost a server of its cluster, or the chief never came."""
+
+
+def run(built, train_dir, number_of_steps, log_every_n_steps=1,
+        init_fn=None, save_summaries_secs=600, save_interval_secs=600,
+        master="", is_chief=True, session_config=None, done_ops=(),
+        startup_wait_secs=7200, recovery_wait_secs=1):
+  """Trains until the global step reaches `number_of_steps`.
+
+  Args:
+    built: The training.TrainingGraph.
+    train_dir: The chief's checkpoint and summary directory.
+    number_of_steps: Absolute global step at which to stop.
+    log_every_n_steps: Log loss and global step every n global steps.
+    init_fn: Run by the chief after initialisation when no checkpoint is
+      restored (the Inception restore at step 0).
+    save_summaries_secs, save_interval_secs: The chief's summary and
+      checkpoint intervals.
+    master: The session target ("" in one process).
+    is_chief: Whether this process initialises, restores and saves.
+    session_config: A tf.ConfigProto.
+    done_ops: Ops to run when the loop has finished.
+    startup_wait_secs: How long a non-chief waits for the model.
+    recovery_wait_secs: Its polling interval.
+
+  Returns:
+    (steps run by this process, last loss, last global step).
+
+  Raises:
+    TrainingInterrupted: On a lost server or a chief that never came.
+  """
+  graph = built.graph
+  sync = built.sync_optimizer
+  global_step = built.model.global_step
+  with graph.as_default():
+    local_init_op = tf.group(tf.local_variables_initializer(),
+                             tf.tables_initializer())
+    ready_for_local_init_op = tf.train.Supervisor.USE_DEFAULT
+    chief_queue_runners, init_tokens_op, release_tokens_op = [], None, None
+    if sync is not None:
+      with tf.control_dependencies([local_init_op]):
+        local_init_op = (sync.chief_init_op if is_chief
+                         else sync.local_step_init_op)
+      ready_for_local_init_op = sync.ready_for_local_init_op
+      if is_chief:
+        chief_queue_runners = [sync.get_chief_queue_runner()]
+        init_tokens_op = sync.get_init_tokens_op()
+        # One token per worker: wakes those blocked on the token queue when
+        # the chief stops.
+        release_tokens_op = sync.get_init_tokens_op(
+            num_tokens=sync.total_num_replicas)
+  supervisor = tf.train.Supervisor(
+      graph=graph,
+      is_chief=is_chief,
+      logdir=train_dir if is_chief else None,
+      local_init_op=local_init_op,
+      ready_for_local_init_op=ready_for_local_init_op,
+      summary_op=built.summary_op,
+      saver=built.saver,
+      global_step=global_step,
+      save_summaries_secs=save_summaries_secs,
+      save_model_secs=save_interval_secs,
+      init_fn=init_fn,
+      recovery_wait_secs=recovery_wait_secs)
+  try:
+    return _loop(supervisor, built, global_step, number_of_steps,
+                 log_every_n_steps, master, is_chief, session_config,
+                 done_ops, startup_wait_secs, chief_queue_runners,
+                 init_tokens_op, release_tokens_op)
+  except tf.errors.DeadlineExceededError as e:
+    raise TrainingInterrupted(
+        "The model was not ready after %d s: this worker waits for the chief "
+        "to initialise or restore it. Is the chief (worker 0, or the chief "
+        "task of TF_CONFIG) running? (%s)" % (startup_wait_secs,
+                                              _first_line(e)))
+  except CONNECTION_ERRORS as e:
+    raise TrainingInterrupted(describe_lost_server(e, train_dir))
+
+
+def describe_lost_server(error, train_dir):
+  """The message for a connection error of a cluster's session."""
+  return ("Lost a server of the cluster: %s. Restart the cluster's processes "
+          "with the same commands: the chief resumes from its last checkpoint "
+          "in %s." % (_first_line(error), train_dir))
+
+
+def _first_line(error):
+  lines = [l for l in str(getattr(error, "message", error)).splitlines()
+           if l.strip() and not l.startswith("Graph execution error")]
+  return lines[0].strip() if lines else type(error).__name__
+
+
+def _loop(supervisor, built, global_step, number_of_steps, log_every_n_steps,
+          master, is_chief, session_config, done_ops, startup_wait_secs,
+          chief_queue_runners, init_tokens_op, release_tokens_op):
+  """The session and the steps (see run)."""
+  sess = supervisor.prepare_or_wait_for_session(
+      master, config=session_config, start_standard_services=False,
+      max_wait_secs=startup_wait_secs)
+  steps, loss, step = 0, None, 0
+  try:
+    tf.logging.info("Starting Session.")
+    if is_chief:
+      supervisor.start_standard_services(sess)
+    supervisor.start_queue_runners(sess)
+    tf.logging.info("Starting Queues.")
+    if chief_queue_runners:
+      supervisor.start_queue_runners(sess, chief_queue_runners)
+      sess.run(init_tokens_op)
+    step = sess.run(global_step)
+    while step < number_of_steps and not supervisor.should_stop():
+      start = time.time()
+      loss, step = sess.run([built.train_op, global_step])
+      steps += 1
+      if log_every_n_steps > 0 and step % log_every_n_steps == 0:
+        tf.logging.info("global step %d: loss = %.4f (%.3f sec/step)",
+                        step, loss, time.time() - start)
+    tf.logging.info("Stopping Training: global step %d, %d step(s) run by "
+                    "this process.", step, steps)
+    if release_tokens_op is not None:
+      sess.run(release_tokens_op)
+    if is_chief:
+      tf.logging.info("Finished training! Saving model to disk.")
+      supervisor.saver.save(sess, supervisor.save_path,
+                            global_step=global_step)
+    for op in done_ops:
+      sess.run(op)
+  except tf.errors.OutOfRangeError as e:
+    tf.logging.info("Input exhausted, stopping training: %s", e)
+  finally:
+    supervisor.request_stop()
+    supervisor.stop(close_summary_writer=True)
+    sess.close()
+  return steps, loss, step
