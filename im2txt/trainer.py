@@ -40,6 +40,13 @@ CONNECTION_ERRORS = (tf.errors.UnavailableError, tf.errors.AbortedError,
                      tf.errors.CancelledError)
 
 
+# How long threads get to stop at the end. The sync optimizer's chief thread
+# can stay blocked on a gradient accumulator of a parameter server; it is
+# left behind (closing the session cancels its op) instead of being waited
+# for, as slim's trainer does, for two minutes.
+STOP_GRACE_SECS = 5
+
+
 class TrainingInterrupted(RuntimeError):
   """The run lost a server of its cluster, or the chief never came."""
 
@@ -91,7 +98,7 @@ def run(built, train_dir, number_of_steps, log_every_n_steps=1,
         # One token per worker: wakes those blocked on the token queue when
         # the chief stops.
         release_tokens_op = sync.get_init_tokens_op(
-            num_tokens=sync.total_num_replicas)
+            num_tokens=built.sync.total_num_replicas)
   supervisor = tf.train.Supervisor(
       graph=graph,
       is_chief=is_chief,
@@ -104,7 +111,8 @@ def run(built, train_dir, number_of_steps, log_every_n_steps=1,
       save_summaries_secs=save_summaries_secs,
       save_model_secs=save_interval_secs,
       init_fn=init_fn,
-      recovery_wait_secs=recovery_wait_secs)
+      recovery_wait_secs=recovery_wait_secs,
+      stop_grace_secs=STOP_GRACE_SECS)
   try:
     return _loop(supervisor, built, global_step, number_of_steps,
                  log_every_n_steps, master, is_chief, session_config,
@@ -166,12 +174,18 @@ def _loop(supervisor, built, global_step, number_of_steps, log_every_n_steps,
       tf.logging.info("Finished training! Saving model to disk.")
       supervisor.saver.save(sess, supervisor.save_path,
                             global_step=global_step)
-    for op in done_ops:
-      sess.run(op)
   except tf.errors.OutOfRangeError as e:
     tf.logging.info("Input exhausted, stopping training: %s", e)
-  finally:
+  except BaseException:
     supervisor.request_stop()
-    supervisor.stop(close_summary_writer=True)
+    supervisor.stop(close_summary_writer=True, ignore_live_threads=True)
     sess.close()
+    raise
+  # The threads stop (closing their queues, some on the parameter servers)
+  # before this worker tells the parameter servers it is done.
+  supervisor.request_stop()
+  supervisor.stop(close_summary_writer=True, ignore_live_threads=True)
+  for op in done_ops:
+    sess.run(op)
+  sess.close()
   return steps, loss, step

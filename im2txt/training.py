@@ -26,6 +26,7 @@
 """
 
 import collections
+import contextlib
 
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
@@ -92,11 +93,12 @@ def learning_rate_for(training_config, batch_size, train_inception):
 # What build_training_graph returns. `model` is the first clone's
 # ShowAndTellModel; `total_loss` the loss the train op returns (the
 # word-weighted mean over clones); `summary_op` merges the summaries outside
-# clones 1..N-1; `sync_optimizer` is the SyncReplicasOptimizer or None.
+# clones 1..N-1; `sync_optimizer` is the SyncReplicasOptimizer or None, and
+# `sync` its SyncSettings.
 TrainingGraph = collections.namedtuple(
     "TrainingGraph",
     ["graph", "model", "train_op", "saver", "calibration_ops", "total_loss",
-     "summary_op", "sync_optimizer", "clones"])
+     "summary_op", "sync_optimizer", "sync", "clones"])
 
 # SyncReplicasOptimizer settings: (replicas_to_aggregate, total_num_replicas).
 SyncSettings = collections.namedtuple(
@@ -150,9 +152,12 @@ def build_training_graph(model_config, training_config, train_inception,
     if calibrate_encoder:
       calibration_ops = image_embedding.batch_norm_calibration_updates(
           model.images)
-    train_op, total_loss, sync_optimizer = _optimize(
-        deploy, clones, training_config, model_config.batch_size,
-        train_inception, sync)
+    # The update's own ops (learning rate, sums, the sync optimizer's local
+    # step) on this process's CPU; variable updates go with the variables.
+    with _device(model_deploy.inputs_device(deploy)):
+      train_op, total_loss, sync_optimizer = _optimize(
+          deploy, clones, training_config, model_config.batch_size,
+          train_inception, sync)
     summary_op = tf.summary.merge(
         model_deploy.first_clone_collection(tf.GraphKeys.SUMMARIES))
 
@@ -160,7 +165,12 @@ def build_training_graph(model_config, training_config, train_inception,
     saver = tf.train.Saver(
         max_to_keep=training_config.max_checkpoints_to_keep)
   return TrainingGraph(g, model, train_op, saver, calibration_ops, total_loss,
-                       summary_op, sync_optimizer, clones)
+                       summary_op, sync_optimizer, sync, clones)
+
+
+def _device(name):
+  """tf.device(name), or nothing for None."""
+  return tf.device(name) if name else contextlib.nullcontext()
 
 
 def _shared_input_queue(model_config, features_file_pattern, deploy):
