@@ -255,15 +255,24 @@ def _train_worker(train_dir, model_config, training_config, features, task,
        model_deploy.session_config(deploy, task.device_filters()), done_ops)
 
 
+def _exit_now(message):
+  """Exits with status 1 at once: after a lost server, TensorFlow objects
+  of the dead session can block the interpreter's normal shutdown."""
+  sys.stderr.write(message + "\n")
+  sys.stderr.flush()
+  sys.stdout.flush()
+  os._exit(1)  # pylint: disable=protected-access
+
+
 @contextlib.contextmanager
 def _run_errors():
   """Turns the errors of a running session into one clear exit."""
   try:
     yield
   except trainer.TrainingInterrupted as e:
-    sys.exit("train: error: %s" % e)
+    _exit_now("train: error: %s" % e)
   except trainer.CONNECTION_ERRORS as e:
-    sys.exit("train: error: %s" % trainer.describe_lost_server(
+    _exit_now("train: error: %s" % trainer.describe_lost_server(
         e, FLAGS.train_dir))
   except tf.errors.DataLossError as e:
     features = FLAGS.features_file_pattern

@@ -31,6 +31,8 @@ cluster needs it:
   (cluster.done_token_ops), so that they exit.
 """
 
+import re
+import threading
 import time
 
 import tensorflow.compat.v1 as tf
@@ -136,9 +138,17 @@ def describe_lost_server(error, train_dir):
 
 
 def _first_line(error):
-  lines = [l for l in str(getattr(error, "message", error)).splitlines()
-           if l.strip() and not l.startswith("Graph execution error")]
-  return lines[0].strip() if lines else type(error).__name__
+  """The task and the cause of a cluster error, from TensorFlow's long
+  message (e.g. "/job:ps/task:0: ... Connection refused")."""
+  text = str(getattr(error, "message", error))
+  task = re.search(r"/job:\w+/replica:\d+/task:\d+", text)
+  detail = next(
+      (line.strip() for line in text.splitlines()
+       if re.search(r"connect|socket|closed|unavailable|reset|abort|cancel",
+                    line, re.I) and not line.startswith("Graph execution")),
+      type(error).__name__)
+  where = task.group(0).replace("/replica:0", "") + ": " if task else ""
+  return where + detail[:300]
 
 
 def _loop(supervisor, built, global_step, number_of_steps, log_every_n_steps,
@@ -179,7 +189,7 @@ def _loop(supervisor, built, global_step, number_of_steps, log_every_n_steps,
   except BaseException:
     supervisor.request_stop()
     supervisor.stop(close_summary_writer=True, ignore_live_threads=True)
-    sess.close()
+    _close(sess)
     raise
   # The threads stop (closing their queues, some on the parameter servers)
   # before this worker tells the parameter servers it is done.
@@ -187,5 +197,17 @@ def _loop(supervisor, built, global_step, number_of_steps, log_every_n_steps,
   supervisor.stop(close_summary_writer=True, ignore_live_threads=True)
   for op in done_ops:
     sess.run(op)
-  sess.close()
+  _close(sess)
   return steps, loss, step
+
+
+def _close(sess, timeout_secs=STOP_GRACE_SECS):
+  """Closes the session, or gives up after `timeout_secs`: closing a
+  session of a cluster whose parameter server is gone (lost, or exited
+  once every worker was done) waits for it forever."""
+  closer = threading.Thread(target=sess.close, daemon=True)
+  closer.start()
+  closer.join(timeout_secs)
+  if closer.is_alive():
+    tf.logging.warning("The session did not close within %d s (a server of "
+                       "the cluster is gone); leaving it.", timeout_secs)

@@ -141,7 +141,8 @@ class DistributedTrainTest(testing_utils.TinyDataTestCase):
     # at the shared global step.
     local.kill(WORKER, 1)
     at_kill = max(self._worker_steps(local, 0) + self._worker_steps(local, 1))
-    self._wait(local, lambda: max(self._worker_steps(local, 0)) >= at_kill + 5,
+    self._wait(local,
+               lambda: max(self._worker_steps(local, 0) or [0]) >= at_kill + 5,
                "the chief to continue without worker 1")
     local.start(WORKER, 1)
     self._wait(local, lambda: self._worker_steps(local, 1), "worker 1 back")
