@@ -48,6 +48,7 @@ CONSOLE_SCRIPTS = [
     "im2txt-blind-baseline = im2txt.blind_baseline:run",
     "im2txt-cache-features = im2txt.cache_features:run",
     "im2txt-verify-records = im2txt.verify_records:run",
+    "im2txt-local-cluster = im2txt.local_cluster:run",
 ]
 
 here = os.path.dirname(os.path.abspath(__file__))

@@ -47,7 +47,6 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from im2txt.data import schema
-from im2txt.ops import feature_inputs
 from im2txt.ops import image_embedding
 from im2txt.ops import model_inputs
 
@@ -410,8 +409,9 @@ class ShowAndTellModel(object):
       # This model's loss and the graph's regularization (phase 2's weight
       # decay); not tf.losses.get_total_loss(), which would also add the
       # losses of other models in the graph (clones).
-      total_loss = tf.add_n([batch_loss] + tf.losses.get_regularization_losses(),
-                            name="total_loss")
+      total_loss = tf.add_n(
+          [batch_loss] + tf.losses.get_regularization_losses(),
+          name="total_loss")
 
       tf.summary.scalar("losses/batch_loss", batch_loss)
       tf.summary.scalar("losses/total_loss", total_loss)

@@ -7,7 +7,6 @@ every test ends by itself.
 
 import os
 import re
-import subprocess
 import sys
 import time
 

@@ -1,5 +1,6 @@
 """Training on several clones equals training on their concatenated batch."""
 
+import glob
 import os
 import tempfile
 
@@ -144,6 +145,32 @@ class CloneEquivalenceTest(tf.test.TestCase):
 
   def testFeaturesPhase1(self):
     self._check(features=True)
+
+
+@pytest.mark.slow
+class TwoCloneTrainTest(testing_utils.TinyDataTestCase):
+  """The train binary with two clones, then run_inference on its
+  checkpoint (a single-device graph)."""
+
+  def testTrainsAndCaptions(self):
+    train_dir = os.path.join(self.root, "clones")
+    result = testing_utils.train_tiny_model(
+        self.paths, train_dir, self.config_file, 6, "--num_clones=2",
+        "--clone_on_cpu", "--log_every_n_steps=1")
+    self.assertIn("global step 6: loss", result.stderr)
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(train_dir))
+    names = reader.get_variable_to_shape_map()
+    self.assertFalse([n for n in names if n.startswith("clone_")])
+    self.assertEqual(reader.get_tensor("global_step"), 6)
+    image = sorted(glob.glob(os.path.join(self.paths["val_image_dir"],
+                                          "*.jpg")))[0]
+    captions = testing_utils.run_module("im2txt.run_inference", [
+        "--checkpoint_path=" + train_dir,
+        "--vocab_file=" + self.paths["vocab_file"],
+        "--input_files=" + image])
+    self.assertIn("Captions for image %s:" % os.path.basename(image),
+                  captions.stdout)
+    self.assertRegex(captions.stdout, r"  0\) .* \(p=[0-9.]+\)")
 
 
 class DeviceChecksTest(tf.test.TestCase):
