@@ -147,6 +147,53 @@ class CloneEquivalenceTest(tf.test.TestCase):
     self._check(features=True)
 
 
+def _ancestors(op):
+  """Every op `op` depends on (data or control)."""
+  seen, todo = set(), [op]
+  while todo:
+    current = todo.pop()
+    for parent in [t.op for t in current.inputs] + current.control_inputs:
+      if parent not in seen:
+        seen.add(parent)
+        todo.append(parent)
+  return seen
+
+
+class Phase2ClonesTest(tf.test.TestCase):
+
+  @pytest.mark.slow  # Inception v3 gradients on two clones: ~1 min.
+  def testBatchNormUpdatesComeFromTheFirstClone(self):
+    config = testing_utils.tiny_model_config(batch_size=BATCH)
+    rng = np.random.RandomState(3)
+    halves = [_batch(rng, config, [2, 3], False),
+              _batch(rng, config, [4, 1], False)]
+    deploy = model_deploy.deploy_config(num_clones=2, clone_on_cpu=True)
+    built = training.build_training_graph(
+        config, configuration.TrainingConfig(), train_inception=True,
+        deploy=deploy, clone_batches=lambda i: _constants(halves[i]))
+    with built.graph.as_default():
+      updates = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+      first = model_deploy.first_clone_collection(tf.GraphKeys.UPDATE_OPS)
+      # Each clone builds its batch-norm updates; the train op runs the
+      # first clone's only (one moving mean and variance per layer).
+      self.assertEqual(len(updates), 2 * len(first))
+      self.assertEqual(len(first), 2 * 94)
+      ran = _ancestors(built.train_op.op)
+      self.assertEqual({o.op for o in updates if o.op in ran},
+                       {o.op for o in first})
+      mean = [v for v in tf.global_variables()
+              if v.op.name.endswith("Conv2d_1a_3x3/BatchNorm/moving_mean")][0]
+      init = tf.global_variables_initializer()
+    with tf.Session(graph=built.graph,
+                    config=model_deploy.session_config(deploy)) as sess:
+      sess.run(init)
+      before = sess.run(mean)
+      loss = sess.run(built.train_op)
+      self.assertTrue(np.isfinite(loss))
+      self.assertFalse(np.allclose(before, sess.run(mean)))
+      self.assertEqual(sess.run(built.model.global_step), 1)
+
+
 @pytest.mark.slow
 class TwoCloneTrainTest(testing_utils.TinyDataTestCase):
   """The train binary with two clones, then run_inference on its
