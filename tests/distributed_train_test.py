@@ -53,14 +53,16 @@ def _checkpoint_step(train_dir):
 
 class DistributedTrainTest(testing_utils.TinyDataTestCase):
 
-  def _cluster(self, name, steps, *extra, use_tf_config=False):
+  def _cluster(self, name, steps, *extra, use_tf_config=False,
+               drop_input=False):
     self.train_dir = os.path.join(self.root, name)
     env = dict(os.environ)
     env["PYTHONPATH"] = testing_utils.REPO_ROOT + os.pathsep + env.get(
         "PYTHONPATH", "")
+    inputs = [] if drop_input else [
+        "--input_file_pattern=" + self.paths["train_pattern"]]
     local = launcher.LocalCluster(
-        ["--input_file_pattern=" + self.paths["train_pattern"],
-         "--train_dir=" + self.train_dir,
+        inputs + ["--train_dir=" + self.train_dir,
          "--model_config_file=" + self.config_file,
          "--number_of_steps=%d" % steps, "--log_every_n_steps=1",
          "--cluster_wait_secs=120"] + list(extra),
@@ -112,6 +114,30 @@ class DistributedTrainTest(testing_utils.TinyDataTestCase):
         "--eval_dir=" + os.path.join(self.root, "async_eval"),
         "--num_eval_examples=8", "--min_global_step=1", "--run_once"])
     self.assertRegex(result.stderr, r"Perplexity = \d")
+
+  def testPhase1FromCachedFeatures(self):
+    # The encoder: a step-0 checkpoint, given as the Inception checkpoint.
+    encoder_dir = os.path.join(self.root, "encoder")
+    testing_utils.train_tiny_model(self.paths, encoder_dir, self.config_file,
+                                   1)
+    encoder = os.path.join(encoder_dir, "model.ckpt-0")
+    features = os.path.join(self.root, "features")
+    testing_utils.run_module("im2txt.cache_features", [
+        "--input_file_pattern=" + self.paths["train_pattern"],
+        "--output_dir=" + features, "--checkpoint_path=" + encoder])
+    local = self._cluster(
+        "features", 20, "--inception_checkpoint_file=" + encoder,
+        "--features_file_pattern=" + os.path.join(
+            features, "features-train-?????-of-00002"),
+        drop_input=True)
+    local.start_all()
+    logs = self._finished(local)
+    self.assertGreaterEqual(_checkpoint_step(self.train_dir), 20)
+    # Only the chief restores the Inception checkpoint, at step 0.
+    self.assertIn("Restoring Inception variables from checkpoint file "
+                  + encoder, logs[0])
+    self.assertNotIn("Restoring Inception variables", logs[1])
+    self.assertTrue(_logged_steps(logs[1]))
 
   def testSynchronousUpdatesAggregateBothWorkers(self):
     target = 12

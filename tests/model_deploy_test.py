@@ -237,7 +237,13 @@ class DeviceChecksTest(tf.test.TestCase):
         clone_batches=lambda i: _constants(_batch(
             np.random.RandomState(0), testing_utils.tiny_model_config(),
             [2, 3], True)))
-    self.assertEqual({op.device for op in built.graph.get_operations()}, {""})
+    # Nothing but the model's own choice (the word embedding, its update and
+    # the saver on the CPU, as in the original) places anything.
+    ops = built.graph.get_operations()
+    self.assertEqual({op.device for op in ops}, {"", "/device:CPU:0"})
+    self.assertEqual({op.name.split("/")[0] for op in ops if op.device},
+                     {"seq_embedding", "save", "OptimizeLoss"})
+    self.assertFalse([op for op in ops if op.name.startswith("clone_")])
 
   def testNumClonesAtLeastOne(self):
     with self.assertRaisesRegex(ValueError, "at least 1"):
