@@ -217,7 +217,8 @@ def _optimize(deploy, clones, training_config, batch_size, train_inception,
           total_num_replicas=sync.total_num_replicas)
 
     losses = [c.outputs.total_loss for c in clones]
-    weights = [model_inputs.target_word_count(c.outputs.input_mask)
+    # A clone's target words: the sum of its loss weights (the mask).
+    weights = [tf.reduce_sum(c.outputs.target_cross_entropy_loss_weights)
                for c in clones]
     total_loss, grads_and_vars = model_deploy.clone_gradients(
         deploy, clones, optimizer, losses, weights)

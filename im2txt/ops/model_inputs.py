@@ -78,9 +78,3 @@ def read_batch(config, is_training, features_file_pattern=""):
       lambda encoded, thread_id: process_image(config, is_training, encoded,
                                                thread_id))
   return InputBatch(images, None, input_seqs, target_seqs, input_mask)
-
-
-def target_word_count(input_mask):
-  """float32 scalar: the real (unpadded) target words of a batch's
-  input_mask, which weigh a clone's loss in the mean over clones."""
-  return tf.reduce_sum(tf.cast(input_mask, tf.float32))
