@@ -249,10 +249,7 @@ def _train_worker(train_dir, model_config, training_config, features, task,
       model_config, training_config, FLAGS.train_inception,
       features_file_pattern=features, encoder_dtype=FLAGS.encoder_dtype,
       deploy=deploy, sync=sync)
-  with built.graph.as_default():
-    done_ops = cluster.done_token_ops(task)
-  _run(built, train_dir, None, _connect(task), False,
-       model_deploy.session_config(deploy, task.device_filters()), done_ops)
+  _run(built, train_dir, None, task, deploy, _connect(task))
 
 
 def _exit_now(message):
@@ -280,14 +277,25 @@ def _run_errors():
         e, features or FLAGS.input_file_pattern, bool(features)))
 
 
-def _run(built, train_dir, init_fn, master, is_chief, session_config,
-         done_ops):
+def _session_config(task, deploy):
+  return model_deploy.session_config(
+      deploy, task.device_filters() if task else None)
+
+
+def _run(built, train_dir, init_fn, task, deploy, master):
+  """Trains `built` as this process's part: alone (task None) or as a task
+  of the cluster whose server is `master`."""
+  done_ops = []
+  if task is not None:
+    with built.graph.as_default():
+      done_ops = cluster.done_token_ops(task)
   with _run_errors():
     trainer.run(built, train_dir, FLAGS.number_of_steps,
                 log_every_n_steps=FLAGS.log_every_n_steps, init_fn=init_fn,
                 save_summaries_secs=FLAGS.save_summaries_secs,
                 save_interval_secs=FLAGS.save_interval_secs, master=master,
-                is_chief=is_chief, session_config=session_config,
+                is_chief=task is None or task.is_chief,
+                session_config=_session_config(task, deploy),
                 done_ops=done_ops, startup_wait_secs=FLAGS.cluster_wait_secs)
 
 
@@ -322,29 +330,11 @@ def _train(train_dir, model_config, training_config, features, task, deploy,
       return
 
   calibrate = not latest and not model_config.inception_checkpoint_file
-  if calibrate and task is not None:
-    # In a cluster the step-0 checkpoint is made in a graph of this process
-    # alone: the other workers wait for the variables the Supervisor
-    # restores from it, rather than train while they are measured.
-    local = training.build_training_graph(
-        model_config, training_config, FLAGS.train_inception,
-        calibrate_encoder=True, features_file_pattern=features,
-        encoder_dtype=FLAGS.encoder_dtype)
-    configuration.save_configs(train_dir, model_config, training_config)
-    with _run_errors():
-      training.calibrate_random_encoder(
-          local.graph, local.model, local.saver, local.calibration_ops,
-          train_dir)
-    latest = tf.train.latest_checkpoint(train_dir)
-    calibrate = False
   built = training.build_training_graph(
       model_config, training_config, FLAGS.train_inception,
-      calibrate_encoder=calibrate, features_file_pattern=features,
-      encoder_dtype=FLAGS.encoder_dtype, deploy=deploy, sync=sync)
-  done_ops = []
-  if task is not None:
-    with built.graph.as_default():
-      done_ops = cluster.done_token_ops(task)
+      calibrate_encoder=calibrate and task is None,
+      features_file_pattern=features, encoder_dtype=FLAGS.encoder_dtype,
+      deploy=deploy, sync=sync)
 
   init_fn = built.model.init_fn
   if latest:
@@ -358,20 +348,26 @@ def _train(train_dir, model_config, training_config, features, task, deploy,
       sys.exit("train: error: %s" % e)
 
   master = _connect(task)
-  session_config = model_deploy.session_config(
-      deploy, task.device_filters() if task else None)
   # The run really starts: its configuration goes beside the checkpoints
   # (not earlier, so that a start that failed leaves nothing that would
   # refuse or mislead the next run).
   configuration.save_configs(train_dir, model_config, training_config)
   if calibrate:
     # No Inception checkpoint: a random encoder, with measured batch-norm
-    # statistics, saved as step 0 and restored by the Supervisor below.
+    # statistics, saved as step 0 and restored by the Supervisor below. In a
+    # cluster it is measured in a graph of this process alone: the other
+    # workers wait for the variables the Supervisor restores from it,
+    # rather than train while they are measured.
+    measured = built if task is None else training.build_training_graph(
+        model_config, training_config, FLAGS.train_inception,
+        calibrate_encoder=True, features_file_pattern=features,
+        encoder_dtype=FLAGS.encoder_dtype)
     with _run_errors():
       training.calibrate_random_encoder(
-          built.graph, built.model, built.saver, built.calibration_ops,
-          train_dir, session_config=session_config)
-  _run(built, train_dir, init_fn, master, True, session_config, done_ops)
+          measured.graph, measured.model, measured.saver,
+          measured.calibration_ops, train_dir,
+          session_config=_session_config(None, deploy))
+  _run(built, train_dir, init_fn, task, deploy, master)
 
 
 def run():
