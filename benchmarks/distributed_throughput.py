@@ -35,6 +35,7 @@ from im2txt import configuration  # noqa: E402
 from im2txt import launcher  # noqa: E402
 from im2txt import show_and_tell_model  # noqa: E402
 from im2txt.data import schema  # noqa: E402
+from im2txt.ops import model_inputs  # noqa: E402
 from tests import testing_utils  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -85,7 +86,7 @@ def _bytes(train_inception, features):
   with graph.as_default():
     batch = config.batch_size
     length = 20
-    fixed = show_and_tell_model.model_inputs.InputBatch(
+    fixed = model_inputs.InputBatch(
         None if features else tf.zeros([batch, 299, 299, 3]),
         tf.zeros([batch, 2048]) if features else None,
         tf.zeros([batch, length], tf.int64),

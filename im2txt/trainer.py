@@ -125,7 +125,7 @@ def run(built, train_dir, number_of_steps, log_every_n_steps=1,
         "The model was not ready after %d s: this worker waits for the chief "
         "to initialise or restore it. Is the chief (worker 0, or the chief "
         "task of TF_CONFIG) running? (%s)" % (startup_wait_secs,
-                                              _first_line(e)))
+                                              _cause(e)))
   except CONNECTION_ERRORS as e:
     raise TrainingInterrupted(describe_lost_server(e, train_dir))
 
@@ -134,10 +134,10 @@ def describe_lost_server(error, train_dir):
   """The message for a connection error of a cluster's session."""
   return ("Lost a server of the cluster: %s. Restart the cluster's processes "
           "with the same commands: the chief resumes from its last checkpoint "
-          "in %s." % (_first_line(error), train_dir))
+          "in %s." % (_cause(error), train_dir))
 
 
-def _first_line(error):
+def _cause(error):
   """The task and the cause of a cluster error, from TensorFlow's long
   message (e.g. "/job:ps/task:0: ... Connection refused")."""
   text = str(getattr(error, "message", error))
