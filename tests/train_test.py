@@ -156,6 +156,7 @@ class TrainTest(testing_utils.TinyDataTestCase):
     with open(unknown, "w") as f:
       f.write('{"lstm_size": 3}')
     for flag, path, message in (
+        ("--model_config_file", bad, "is not valid JSON"),
         ("--training_config_file", bad, "is not valid JSON"),
         ("--model_config_file", unknown, "Unknown ModelConfig fields: "
          "lstm_size"),
