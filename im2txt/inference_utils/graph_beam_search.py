@@ -108,8 +108,9 @@ def beam_search(step_fn, initial_states, start_id, end_id, beam_size,
   partial_valid = tf.tile(first[None, :], [batch, 1])
   partial_ids = tf.fill([batch, k, length], tf.constant(0, tf.int64))
   partial_ids += tf.constant(start_id, tf.int64) * positions(0)
-  partial_logprobs = tf.where_v2(partial_valid, tf.zeros([batch, k], tf.float64),
-                              tf.fill([batch, k], neg_inf))
+  partial_logprobs = tf.where_v2(partial_valid,
+                                 tf.zeros([batch, k], tf.float64),
+                                 tf.fill([batch, k], neg_inf))
   partial_states = tf.tile(initial_states[:, None, :], [1, k, 1])
   complete_ids = tf.zeros([batch, k, length], tf.int64)
   complete_logprobs = tf.fill([batch, k], neg_inf)
@@ -125,8 +126,8 @@ def beam_search(step_fn, initial_states, start_id, end_id, beam_size,
     probs = tf.reshape(probs, [batch, k, k])
     words = tf.cast(tf.reshape(words, [batch, k, k]), tf.int64)
     new_states = tf.reshape(new_states, [batch, k, state_size])
-    usable = tf.logical_and(p_valid[:, :, None],
-                            probs >= tf.constant(MIN_PROBABILITY, probs.dtype))
+    usable = tf.logical_and(
+        p_valid[:, :, None], probs >= tf.constant(MIN_PROBABILITY, probs.dtype))
     logprobs = p_logprobs[:, :, None] + tf.log(tf.cast(probs, tf.float64))
     ends = tf.equal(words, end_id)
     # Candidate j of beam b is extension j of the beam, flattened b * k + j.
@@ -152,12 +153,11 @@ def beam_search(step_fn, initial_states, start_id, end_id, beam_size,
       finish_scores /= tf.pow(tf.cast(t + 2, tf.float64),
                               tf.constant(length_normalization_factor,
                                           tf.float64))
-    finish_scores = tf.where_v2(finished, finish_scores,
-                             tf.fill([batch, k * k], neg_inf))
+    nothing = tf.fill([batch, k * k], neg_inf)
+    finish_scores = tf.where_v2(finished, finish_scores, nothing)
     all_scores = tf.concat([c_scores, finish_scores], axis=1)
     all_logprobs = tf.concat(
-        [c_logprobs, tf.where_v2(finished, flat_logprobs,
-                              tf.fill([batch, k * k], neg_inf))], axis=1)
+        [c_logprobs, tf.where_v2(finished, flat_logprobs, nothing)], axis=1)
     all_ids = tf.concat([c_ids, flat_ids], axis=1)
     all_lengths = tf.concat(
         [c_lengths, tf.fill([batch, k * k], t + 2)], axis=1)
@@ -189,13 +189,12 @@ def beam_search(step_fn, initial_states, start_id, end_id, beam_size,
   pick = use_complete[:, None]
   valid = tf.where_v2(pick, complete_valid, partial_valid)
   ids = tf.where_v2(pick[:, :, None], complete_ids, partial_ids)
-  lengths = tf.where_v2(pick, complete_lengths,
-                     tf.fill([batch, k], steps + 1))
+  lengths = tf.where_v2(pick, complete_lengths, tf.fill([batch, k], steps + 1))
   lengths = tf.where_v2(valid, lengths, tf.zeros_like(lengths))
   pad = tf.sequence_mask(lengths, length)
   return BeamSearchOutput(
-      ids=tf.where_v2(pad, ids, tf.fill(tf.shape(ids),
-                                     tf.constant(PAD_ID, tf.int64))),
+      ids=tf.where_v2(pad, ids,
+                      tf.fill(tf.shape(ids), tf.constant(PAD_ID, tf.int64))),
       lengths=lengths,
       logprobs=tf.where_v2(pick, complete_logprobs, partial_logprobs),
       scores=tf.where_v2(pick, complete_scores, partial_logprobs),

@@ -16,7 +16,7 @@ import tensorflow.compat.v1 as tf
 
 from im2txt.inference_utils import caption_generator
 from im2txt.inference_utils import graph_beam_search
-from tests.inference_utils import caption_generator_test as tables
+from tests.inference_utils import fake_models as tables
 
 VOCAB_SIZE = 12
 
@@ -113,8 +113,7 @@ class GraphBeamSearchTest(unittest.TestCase):
   def testNothingUsableGivesNoCaptions(self):
     # A table that gives every word probability 0: no extension is usable,
     # and the Python search returns no caption either.
-    self.TABLES = self.TABLES + [{}]
-    self.matrices = _table_matrices(self.TABLES)
+    self.matrices = _table_matrices(self.TABLES + [{}])
     out = self._graph_search([4, 0], beam_size=2, max_caption_length=5)
     self.assertFalse(out.valid[0].any())
     self.assertTrue((out.lengths[0] == 0).all())
