@@ -22,6 +22,8 @@ all caption through this module:
   against the vocabulary (one rule, vocabulary.check_fits_model);
 * ``build_inference_graph``: the graph alone, for callers that restore
   several checkpoints into it (caption_evaluation);
+* ``load_frozen_graph``: the same from a frozen GraphDef
+  (export_saved_model --frozen_graph_file);
 * image sources: ``expand_input_files`` / ``read_image_files`` for image
   files, ``image_files_with_ids`` for MSCOCO-named files,
   ``images_from_records`` for the distinct images of a split's records;
@@ -45,6 +47,7 @@ import tensorflow.compat.v1 as tf
 
 from im2txt import checkpoints
 from im2txt import inference_wrapper
+from im2txt import show_and_tell_model
 from im2txt.data import image_checks
 from im2txt.data import records
 from im2txt.inference_utils import vocabulary
@@ -145,6 +148,50 @@ def load_model(checkpoint_path, vocab_file, model_config_file="",
                     os.path.basename(checkpoint))
 
   return LoadedModel(g, model, restore_fn, vocab, checkpoint)
+
+
+def load_frozen_graph(graph_file, vocab_file):
+  """Imports a frozen inference graph (export_saved_model
+  --frozen_graph_file) and checks it against the vocabulary.
+
+  Args:
+    graph_file: The binary GraphDef.
+    vocab_file: word_counts.txt of the model.
+
+  Returns:
+    A LoadedModel whose restore_fn does nothing and whose checkpoint is
+    graph_file; the graph is finalized.
+
+  Raises:
+    InferenceSetupError: If the file is missing, not a GraphDef, or lacks
+      the inference graph's tensors; vocabulary errors as load_model.
+  """
+  if not tf.gfile.Exists(graph_file):
+    raise InferenceSetupError("Frozen graph %s not found." % graph_file)
+  g = tf.Graph()
+  with g.as_default():
+    model = inference_wrapper.InferenceWrapper()
+    try:
+      restore_fn = model.build_graph_from_proto(graph_file)
+    except ValueError as e:
+      raise InferenceSetupError(str(e))
+    try:
+      softmax = g.get_tensor_by_name(show_and_tell_model.SOFTMAX)
+      for name in (show_and_tell_model.IMAGE_FEED,
+                   show_and_tell_model.IMAGE_BATCH_FEED,
+                   show_and_tell_model.INITIAL_STATE,
+                   show_and_tell_model.INITIAL_STATE_BATCH,
+                   show_and_tell_model.STATE):
+        g.get_tensor_by_name(name)
+    except KeyError as e:
+      raise InferenceSetupError(
+          "%s is not an im2txt inference graph: %s" % (graph_file, e))
+  vocab = vocabulary.Vocabulary(vocab_file)
+  vocabulary.check_fits_model(
+      vocab_file, len(vocab), int(softmax.shape[1]), graph_file,
+      "It is not the vocabulary this model was trained with.")
+  g.finalize()
+  return LoadedModel(g, model, restore_fn, vocab, graph_file)
 
 
 # Errors of load_model (and of the flags that feed it) that a binary reports

@@ -31,6 +31,7 @@ import tensorflow.compat.v1 as tf
 
 from im2txt import configuration
 from im2txt import file_io
+from im2txt import legacy_checkpoints
 
 
 class CheckpointNotFoundError(ValueError):
@@ -89,6 +90,8 @@ def resolve(checkpoint_path):
   Raises:
     CheckpointNotFoundError: If nothing usable is there; the message says
       what was found instead.
+    legacy_checkpoints.LegacyCheckpointError: For a V1-format checkpoint
+      file with TensorFlow 0.x names.
   """
   if not checkpoint_path:
     raise CheckpointNotFoundError(
@@ -110,6 +113,11 @@ def resolve(checkpoint_path):
           "'checkpoint'; pass the checkpoint prefix itself, e.g. "
           "%s/model.ckpt-NNNN)" % (checkpoint_path, checkpoint_path))
     return latest
+  if legacy_checkpoints.is_v1_file(checkpoint_path):
+    # TensorFlow 0.x's single-file format: readable if its names are
+    # current, else the converter's message.
+    legacy_checkpoints.check_current(checkpoint_path)
+    return checkpoint_path
   hint = ""
   for suffix in (".index", ".meta", ".data-00000-of-00001"):
     if checkpoint_path.endswith(suffix):
@@ -172,6 +180,8 @@ def check_has_variables(checkpoint_path, variables):
   Raises:
     CheckpointMismatchError: If the checkpoint cannot be read, or misses a
       variable, or stores one with another shape.
+    legacy_checkpoints.LegacyCheckpointError: If it is an im2txt checkpoint
+      of an older TensorFlow (the message gives the converter's command).
   """
   try:
     reader = tf.train.load_checkpoint(checkpoint_path)
@@ -181,6 +191,7 @@ def check_has_variables(checkpoint_path, variables):
         "example inception_v3.ckpt), not one of its .index/.data files."
         % (checkpoint_path, str(e).splitlines()[0]))
   shapes = reader.get_variable_to_shape_map()
+  legacy_checkpoints.check_current(checkpoint_path, shapes)
   missing, wrong = [], []
   for var in variables:
     name = var.op.name

@@ -56,6 +56,7 @@ import tensorflow.compat.v1 as tf
 from im2txt import caption_evaluation
 from im2txt import checkpoints
 from im2txt import file_io
+from im2txt import legacy_checkpoints
 from im2txt import show_and_tell_model
 from im2txt import training
 from im2txt.ops import inputs as input_ops
@@ -353,11 +354,14 @@ def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
           below_min.add(step)
           continue
         try:
-          if step < 0:
-            try:
+          try:
+            if step < 0:
               step = checkpoints.global_step(path)
-            except checkpoints.READ_ERRORS as e:
-              raise checkpoints.fault(path, e)
+            legacy_checkpoints.check_current(path)
+          except legacy_checkpoints.LegacyCheckpointError:
+            raise  # Not a fault of this checkpoint: all need converting.
+          except checkpoints.READ_ERRORS as e:
+            raise checkpoints.fault(path, e)
           results[step] = run_once(model, saver, summary_writer, summary_op,
                                    path, step, num_eval_examples,
                                    session_config)
@@ -421,6 +425,8 @@ def main(unused_argv):
   except tf.errors.DataLossError as e:
     sys.exit("evaluate: error: %s" % training.describe_data_loss(
         e, FLAGS.input_file_pattern))
+  except legacy_checkpoints.LegacyCheckpointError as e:
+    sys.exit("evaluate: error: %s" % e)
 
 
 def console_main():

@@ -33,6 +33,9 @@ exists (train writes it), else the defaults. An image that cannot be read or
 decoded is reported on stderr and the others are still captioned; the exit
 status is 1 if any input failed.
 
+--frozen_graph_file=FILE captions from a frozen graph (export_saved_model
+--frozen_graph_file) instead of a checkpoint: the same output.
+
 --batch_size=N (default 1, the original's one image at a time) captions N
 images at once with batched beam search: the same captions and output,
 faster.
@@ -60,6 +63,10 @@ def define_flags():
   flags.DEFINE_string("input_files", "",
                       "File pattern or comma-separated list of file patterns "
                       "of image files.")
+  flags.DEFINE_string("frozen_graph_file", "",
+                      "A frozen inference graph (export_saved_model "
+                      "--frozen_graph_file) to caption with instead of "
+                      "--checkpoint_path.")
   flags.DEFINE_integer("batch_size", 1,
                        "Images captioned together by batched beam search "
                        "(same output; 1 = one at a time).")
@@ -69,9 +76,16 @@ def define_flags():
 def main(unused_argv):
   tf.logging.set_verbosity(tf.logging.INFO)
   try:
-    g, model, restore_fn, vocab, _ = captioning.load_model(
-        FLAGS.checkpoint_path, FLAGS.vocab_file, FLAGS.model_config_file,
-        FLAGS.encoder_dtype)
+    if FLAGS.frozen_graph_file:
+      if FLAGS.checkpoint_path:
+        raise ValueError("--frozen_graph_file holds the weights; pass it "
+                         "or --checkpoint_path, not both.")
+      g, model, restore_fn, vocab, _ = captioning.load_frozen_graph(
+          FLAGS.frozen_graph_file, FLAGS.vocab_file)
+    else:
+      g, model, restore_fn, vocab, _ = captioning.load_model(
+          FLAGS.checkpoint_path, FLAGS.vocab_file, FLAGS.model_config_file,
+          FLAGS.encoder_dtype)
     generator = caption_generator.CaptionGenerator(
         model, vocab, beam_size=FLAGS.beam_size,
         max_caption_length=FLAGS.max_caption_length,

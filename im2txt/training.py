@@ -36,6 +36,7 @@ from tf_slim.layers import optimizers
 
 from im2txt import configuration
 from im2txt import file_io
+from im2txt import legacy_checkpoints
 from im2txt import model_deploy
 from im2txt import show_and_tell_model
 from im2txt.data import records
@@ -288,13 +289,18 @@ def check_train_dir(train_dir, model_config):
   Raises:
     configuration.ConfigMismatchError: If the saved config gives other
       variable shapes.
+    legacy_checkpoints.LegacyCheckpointError: If the latest checkpoint has
+      the LSTM names of an older TensorFlow (converter command named).
   """
   saved = configuration.load_model_config(train_dir)
   if saved is not None:
     configuration.check_compatible(
         saved, model_config,
         file_io.join(train_dir, configuration.MODEL_CONFIG_FILENAME))
-  return tf.train.latest_checkpoint(train_dir)
+  latest = tf.train.latest_checkpoint(train_dir)
+  if latest:
+    legacy_checkpoints.check_current(latest)
+  return latest
 
 
 def describe_data_loss(error, file_pattern, features=False):

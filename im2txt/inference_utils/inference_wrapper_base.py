@@ -42,7 +42,12 @@ import im2txt  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
+from google.protobuf import message
+
 from im2txt import checkpoints
+
+# Ops that hold variables in a GraphDef (absent from a frozen graph).
+_VARIABLE_OPS = frozenset(["Variable", "VariableV2", "VarHandleOp"])
 
 
 class InferenceWrapperBase(object):
@@ -91,21 +96,53 @@ class InferenceWrapperBase(object):
 
     return self._create_restore_fn(checkpoint_path, saver)
 
-  def build_graph_from_proto(self, graph_def_file, saver_def_file,
-                             checkpoint_path):
+  def build_graph_from_proto(self, graph_def_file, saver_def_file="",
+                             checkpoint_path=""):
     """Imports a serialized graph; returns its restore function.
+
+    Two kinds of graph: one with variables, restored from a checkpoint with
+    its SaverDef (the original's use), or a frozen graph (variables turned
+    into constants, as export_saved_model --frozen_graph_file writes),
+    which needs neither; its restore function does nothing.
 
     Args:
       graph_def_file: File holding a binary GraphDef (imported unprefixed).
-      saver_def_file: File holding the binary SaverDef of that graph.
+      saver_def_file: File holding the binary SaverDef of that graph; empty
+        for a frozen graph.
       checkpoint_path: A checkpoint prefix or a directory (see
-        _create_restore_fn).
+        _create_restore_fn); empty for a frozen graph.
+
+    Raises:
+      ValueError: If the file is not a GraphDef, or a graph with variables
+        comes without a SaverDef and checkpoint (or a frozen one with them).
     """
     tf.logging.info("Loading GraphDef from file: %s", graph_def_file)
     graph_def = tf.GraphDef()
     with tf.gfile.GFile(graph_def_file, "rb") as f:
-      graph_def.ParseFromString(f.read())
+      try:
+        graph_def.ParseFromString(f.read())
+      except message.DecodeError as e:
+        raise ValueError("%s is not a binary GraphDef: %s" % (graph_def_file,
+                                                               e))
+    variables = [node.name for node in graph_def.node
+                 if node.op in _VARIABLE_OPS]
+    if bool(saver_def_file) != bool(checkpoint_path):
+      raise ValueError("A SaverDef file and a checkpoint go together; got "
+                       "saver_def_file=%r, checkpoint_path=%r"
+                       % (saver_def_file, checkpoint_path))
+    if not saver_def_file and variables:
+      raise ValueError(
+          "%s has %d variables (e.g. %s): it is not a frozen graph. Pass its "
+          "SaverDef file and a checkpoint, or freeze it with "
+          "export_saved_model --frozen_graph_file."
+          % (graph_def_file, len(variables), variables[0]))
+    if saver_def_file and not variables:
+      raise ValueError("%s is a frozen graph (no variables): it needs no "
+                       "SaverDef or checkpoint." % graph_def_file)
     tf.import_graph_def(graph_def, name="")
+    if not saver_def_file:
+      tf.logging.info("Frozen graph: no checkpoint to restore.")
+      return lambda sess: None
 
     tf.logging.info("Loading SaverDef from file: %s", saver_def_file)
     saver_def = tf.train.SaverDef()
