@@ -49,6 +49,8 @@ CONSOLE_SCRIPTS = [
     "im2txt-cache-features = im2txt.cache_features:run",
     "im2txt-verify-records = im2txt.verify_records:run",
     "im2txt-local-cluster = im2txt.local_cluster:run",
+    "im2txt-export-saved-model = im2txt.export_saved_model:run",
+    "im2txt-convert-legacy-checkpoint = im2txt.convert_legacy_checkpoint:run",
 ]
 
 here = os.path.dirname(os.path.abspath(__file__))

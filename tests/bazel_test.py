@@ -123,7 +123,10 @@ class BazelTest(unittest.TestCase):
                        ("caption_images", "--encoder_dtype"),
                        ("build_mscoco_data", "--parallelism"),
                        ("make_demo_data", "--output_dir"),
-                       ("verify_records", "--kind")):
+                       ("verify_records", "--kind"),
+                       ("local_cluster", "--num_workers"),
+                       ("export_saved_model", "--frozen_graph_file"),
+                       ("convert_legacy_checkpoint", "--output_checkpoint")):
       result = _binary(name, "--helpfull")
       self.assertEqual(result.returncode, 0, name + result.stderr[-2000:])
       self.assertIn(flag, result.stdout)

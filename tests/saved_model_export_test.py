@@ -1,0 +1,343 @@
+"""export_saved_model: a SavedModel that captions like run_inference, in
+plain TensorFlow; a frozen graph that run_inference captions from; and the
+refusals of bad input."""
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+import numpy as np
+from PIL import Image
+import pytest
+
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
+
+import tensorflow.compat.v1 as tf
+
+from im2txt import captioning
+from im2txt.inference_utils import caption_generator
+from tests import testing_utils
+
+pytestmark = pytest.mark.slow
+
+# Runs in a separate process that imports TensorFlow and nothing of this
+# project: argv[1] the SavedModel, argv[2] a JSON list of image files
+# (null: an empty image), argv[3] the output JSON.
+PLAIN_TF_CLIENT = textwrap.dedent("""\
+    import json, sys
+    import tensorflow as tf
+    model = tf.saved_model.load(sys.argv[1])
+    files = json.load(open(sys.argv[2]))
+    images = [open(f, "rb").read() if f else b"" for f in files]
+    out = model.signatures["caption"](images=tf.constant(images))
+    state = model.signatures["initial_state"](images=tf.constant(images[:1]))
+    step = model.signatures["step"](
+        input_feed=tf.constant([1], tf.int64),
+        state_feed=state["initial_state"])
+    json.dump({
+        "captions": [[c.decode() for c in row]
+                     for row in out["captions"].numpy()],
+        "log_probabilities": out["log_probabilities"].numpy().tolist(),
+        "word_ids": out["word_ids"].numpy().tolist(),
+        "lengths": out["lengths"].numpy().tolist(),
+        "status": [s.decode() for s in out["status"].numpy()],
+        "initial_state": state["initial_state"].numpy().tolist(),
+        "softmax": step["softmax"].numpy().tolist(),
+        "step_state": step["state"].numpy().tolist(),
+        "imported": sorted(m for m in sys.modules if m.startswith("im2txt")),
+    }, open(sys.argv[3], "w"))
+    """)
+
+
+def _plain_tf_env():
+  env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+  env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+  return env
+
+
+class SavedModelExportTest(testing_utils.TinyDataTestCase):
+
+  TRAIN_STEPS = 40
+  BEAM_SIZE = 3
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.export_dir = os.path.join(cls.root, "saved_model")
+    cls.frozen = os.path.join(cls.root, "frozen_graph.pb")
+    cls.export_result = testing_utils.run_module("im2txt.export_saved_model", [
+        "--checkpoint_path=" + cls.train_dir,
+        "--vocab_file=" + cls.paths["vocab_file"],
+        "--export_dir=" + cls.export_dir,
+        "--frozen_graph_file=" + cls.frozen,
+        "--beam_size=%d" % cls.BEAM_SIZE])
+    # The demo test split's images, written out as files.
+    cls.image_dir = os.path.join(cls.root, "test_images")
+    os.makedirs(cls.image_dir)
+    cls.images = []
+    for image_id, encoded, _ in captioning.images_from_records(
+        cls.paths["test_pattern"]):
+      path = os.path.join(cls.image_dir, "COCO_test_%012d.jpg" % image_id)
+      with open(path, "wb") as f:
+        f.write(encoded)
+      cls.images.append(path)
+
+  def _client(self, files, export_dir=None):
+    d = tempfile.mkdtemp(dir=self.root)
+    script = os.path.join(d, "client.py")
+    with open(script, "w") as f:
+      f.write(PLAIN_TF_CLIENT)
+    with open(os.path.join(d, "files.json"), "w") as f:
+      json.dump(files, f)
+    out = os.path.join(d, "out.json")
+    result = subprocess.run(
+        [sys.executable, script, export_dir or self.export_dir,
+         os.path.join(d, "files.json"), out], cwd=d, env=_plain_tf_env(),
+        capture_output=True, text=True, timeout=600)
+    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+    return testing_utils.read_json(out)
+
+  def _python_search(self, files):
+    """run_inference's own library path: load_model + CaptionGenerator."""
+    loaded = captioning.load_model(self.train_dir, self.paths["vocab_file"])
+    generator = caption_generator.CaptionGenerator(
+        loaded.model, loaded.vocab, beam_size=self.BEAM_SIZE)
+    with tf.Session(graph=loaded.graph) as sess:
+      loaded.restore_fn(sess)
+      captions = [generator.beam_search(sess, open(f, "rb").read())
+                  for f in files]
+      state = loaded.model.feed_image(sess, open(files[0], "rb").read())
+      softmax, step_state, _ = loaded.model.inference_step(
+          sess, np.array([1]), state)
+    return loaded.vocab, captions, state, softmax, step_state
+
+  def testExportWroteEverything(self):
+    self.assertIn("signatures: caption, initial_state, step",
+                  self.export_result.stdout)
+    for name in ("saved_model.pb", "variables/variables.index",
+                 "assets/vocab.txt", "assets/word_counts.txt",
+                 "assets.extra/im2txt_export.json"):
+      self.assertTrue(os.path.exists(os.path.join(self.export_dir, name)),
+                      name)
+    with open(self.paths["vocab_file"], "rb") as a, open(os.path.join(
+        self.export_dir, "assets", "word_counts.txt"), "rb") as b:
+      self.assertEqual(a.read(), b.read())
+    info = testing_utils.read_json(os.path.join(
+        self.export_dir, "assets.extra", "im2txt_export.json"))
+    self.assertEqual(info["global_step"], self.TRAIN_STEPS)
+    self.assertEqual(info["beam_size"], self.BEAM_SIZE)
+    self.assertEqual(info["model_config"]["vocab_size"],
+                     self.config.vocab_size)
+    # No half-written export is left beside it.
+    self.assertEqual(sorted(n for n in os.listdir(self.root)
+                            if n.startswith("saved_model")), ["saved_model"])
+
+  def testPlainTensorFlowCaptionsLikeRunInference(self):
+    got = self._client(self.images)
+    self.assertEqual(got["imported"], [])
+    vocab, want, state, softmax, step_state = self._python_search(self.images)
+    self.assertEqual(got["status"], ["ok"] * len(self.images))
+    for i, captions in enumerate(want):
+      self.assertEqual(len(captions), self.BEAM_SIZE)
+      for j, caption in enumerate(captions):
+        length = got["lengths"][i][j]
+        self.assertEqual(got["word_ids"][i][j][:length], caption.sentence)
+        self.assertEqual(got["captions"][i][j], " ".join(
+            captioning.caption_words(caption, vocab)))
+        np.testing.assert_allclose(got["log_probabilities"][i][j],
+                                   caption.logprob, rtol=1e-5)
+    # The two-step protocol gives the inference graph's tensors.
+    np.testing.assert_allclose(got["initial_state"], state, rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(got["softmax"], softmax, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(got["step_state"], step_state, rtol=1e-5,
+                               atol=1e-6)
+    # And the run_inference binary prints these captions.
+    result = testing_utils.run_module("im2txt.run_inference", [
+        "--checkpoint_path=" + self.train_dir,
+        "--vocab_file=" + self.paths["vocab_file"],
+        "--input_files=" + ",".join(self.images)])
+    printed = [line.split(") ", 1)[1].rsplit(" (p=", 1)[0]
+               for line in result.stdout.splitlines() if line.startswith(" ")]
+    self.assertEqual(printed, [c for row in got["captions"] for c in row])
+
+  def testBadImagesAreReportedPerImage(self):
+    d = tempfile.mkdtemp(dir=self.root)
+
+    def write(name, data):
+      path = os.path.join(d, name)
+      with open(path, "wb") as f:
+        f.write(data)
+      return path
+
+    with open(self.images[0], "rb") as f:
+      good = f.read()
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(good)).save(buffer, "PNG")
+    png = write("same.png", buffer.getvalue())
+    text = write("notes.jpg", b"<html>not an image</html>")
+    truncated = write("truncated.jpg", good[:len(good) // 2])
+    header = bytearray(good)
+    sof = header.find(b"\xff\xc0")
+    header[sof + 5:sof + 9] = (20000).to_bytes(2, "big") * 2
+    huge = write("huge.jpg", bytes(header))
+    files = [self.images[0], None, text, truncated, huge, png,
+             self.images[1]]
+    got = self._client(files)
+    self.assertEqual(got["status"], ["ok", "empty", "not_jpeg_or_png",
+                                     "undecodable", "too_large", "ok", "ok"])
+    alone = self._client([self.images[0], self.images[1]])
+    # The good images' captions do not depend on their neighbours.
+    self.assertEqual(got["captions"][0], alone["captions"][0])
+    self.assertEqual(got["captions"][6], alone["captions"][1])
+    np.testing.assert_allclose(got["log_probabilities"][6],
+                               alone["log_probabilities"][1], rtol=1e-6)
+    for i in (1, 2, 3, 4):
+      self.assertEqual(got["captions"][i], [""] * self.BEAM_SIZE)
+      self.assertTrue(np.isneginf(got["log_probabilities"][i]).all())
+      self.assertEqual(got["lengths"][i], [0] * self.BEAM_SIZE)
+    self.assertTrue(np.isfinite(got["log_probabilities"][5]).all())
+
+  def testSavedModelCliListsAndRunsTheSignatures(self):
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    if not os.path.exists(cli):
+      cli = shutil.which("saved_model_cli")
+    self.assertIsNotNone(cli, "saved_model_cli is installed with tensorflow")
+    env = _plain_tf_env()
+    shown = subprocess.run([cli, "show", "--all", "--dir", self.export_dir],
+                           env=env, capture_output=True, text=True,
+                           timeout=300)
+    self.assertEqual(shown.returncode, 0, shown.stderr[-2000:])
+    for key in ("caption", "serving_default", "initial_state", "step"):
+      self.assertIn("signature_def['%s']" % key, shown.stdout)
+    for name in ("inputs['images']", "outputs['captions']",
+                 "outputs['log_probabilities']", "outputs['status']",
+                 "inputs['state_feed']", "outputs['softmax']"):
+      self.assertIn(name, shown.stdout)
+    state_size = 2 * self.config.num_lstm_units
+    run = subprocess.run(
+        [cli, "run", "--dir", self.export_dir, "--tag_set", "serve",
+         "--signature_def", "step", "--input_exprs",
+         "input_feed=np.array([1, 2]);state_feed=np.zeros((2, %d))"
+         % state_size], env=env, capture_output=True, text=True, timeout=300)
+    self.assertEqual(run.returncode, 0, run.stderr[-2000:])
+    self.assertIn("softmax", run.stdout)
+    self.assertIn("(2, %d)" % self.config.vocab_size, run.stdout)
+
+  def testFrozenGraphCaptionsLikeTheCheckpoint(self):
+    args = ["--vocab_file=" + self.paths["vocab_file"],
+            "--input_files=" + ",".join(self.images)]
+    from_checkpoint = testing_utils.run_module(
+        "im2txt.run_inference", ["--checkpoint_path=" + self.train_dir] + args)
+    from_frozen = testing_utils.run_module(
+        "im2txt.run_inference", ["--frozen_graph_file=" + self.frozen] + args)
+    batched = testing_utils.run_module(
+        "im2txt.run_inference",
+        ["--frozen_graph_file=" + self.frozen, "--batch_size=3"] + args)
+    self.assertIn("Captions for image", from_checkpoint.stdout)
+    self.assertEqual(from_frozen.stdout, from_checkpoint.stdout)
+    self.assertEqual(batched.stdout, from_checkpoint.stdout)
+    graph_def = tf.GraphDef()
+    with open(self.frozen, "rb") as f:
+      graph_def.ParseFromString(f.read())
+    names = {node.name for node in graph_def.node}
+    for name in ("image_feed", "input_feed", "lstm/state_feed",
+                 "lstm/initial_state", "softmax", "lstm/state",
+                 "image_batch_feed", "lstm/initial_state_batch"):
+      self.assertIn(name, names)
+    self.assertFalse([n.name for n in graph_def.node
+                      if n.op in ("VariableV2", "VarHandleOp")])
+
+  def testGraphDefWithSaverDefAndCheckpoint(self):
+    # The original's use of build_graph_from_proto: a GraphDef with its
+    # variables, its SaverDef, and a checkpoint.
+    loaded = captioning.load_model(self.train_dir, self.paths["vocab_file"])
+    d = tempfile.mkdtemp(dir=self.root)
+    graph_file = os.path.join(d, "graph.pb")
+    saver_file = os.path.join(d, "saver.pb")
+    graph, _, saver = captioning.build_inference_graph(self.config)
+    with open(graph_file, "wb") as f:
+      f.write(graph.as_graph_def().SerializeToString())
+    with open(saver_file, "wb") as f:
+      f.write(saver.as_saver_def().SerializeToString())
+    with open(self.images[0], "rb") as f:
+      image = f.read()
+    g = tf.Graph()
+    with g.as_default():
+      wrapper = type(loaded.model)()
+      restore_fn = wrapper.build_graph_from_proto(graph_file, saver_file,
+                                                  self.train_dir)
+      with tf.Session(graph=g) as sess:
+        restore_fn(sess)
+        state = wrapper.feed_image(sess, image)
+    with tf.Session(graph=loaded.graph) as sess:
+      loaded.restore_fn(sess)
+      np.testing.assert_allclose(state, loaded.model.feed_image(sess, image),
+                                 rtol=1e-6, atol=1e-7)
+    # The same GraphDef without SaverDef is not a frozen graph.
+    result = testing_utils.run_module("im2txt.run_inference", [
+        "--frozen_graph_file=" + graph_file,
+        "--vocab_file=" + self.paths["vocab_file"],
+        "--input_files=" + self.images[0]], check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("is not a frozen graph", result.stderr)
+    self.assertIn("export_saved_model --frozen_graph_file", result.stderr)
+
+  def _export(self, *args):
+    return testing_utils.run_module("im2txt.export_saved_model", [
+        "--checkpoint_path=" + self.train_dir,
+        "--vocab_file=" + self.paths["vocab_file"]] + list(args), check=False)
+
+  def testExistingOutputsAreRefusedUnlessOverwrite(self):
+    target = os.path.join(self.root, "again")
+    os.makedirs(target)
+    marker = os.path.join(target, "keep.txt")
+    open(marker, "w").close()
+    result = self._export("--export_dir=" + target)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("%s already exists" % target, result.stderr)
+    self.assertIn("--overwrite", result.stderr)
+    self.assertTrue(os.path.exists(marker))
+    result = self._export("--frozen_graph_file=" + self.frozen,
+                          "--export_dir=" + os.path.join(self.root, "new"))
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("%s already exists" % self.frozen, result.stderr)
+    self.assertFalse(os.path.exists(os.path.join(self.root, "new")))
+    result = self._export("--export_dir=" + target, "--overwrite",
+                          "--beam_size=2", "--max_caption_length=5")
+    self.assertEqual(result.returncode, 0, result.stderr[-2000:])
+    self.assertFalse(os.path.exists(marker))
+    got = self._client(self.images[:1], export_dir=target)
+    self.assertEqual(len(got["captions"][0]), 2)
+    self.assertEqual(len(got["word_ids"][0][0]), 5)
+
+  def testBadCheckpointAndVocabularyAreRefused(self):
+    d = tempfile.mkdtemp(dir=self.root)
+    with tf.Graph().as_default():
+      tf.get_variable("dense/kernel", [3, 2])
+      with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        other = tf.train.Saver().save(sess, os.path.join(d, "other.ckpt"))
+    result = testing_utils.run_module("im2txt.export_saved_model", [
+        "--checkpoint_path=" + other,
+        "--vocab_file=" + self.paths["vocab_file"],
+        "--export_dir=" + os.path.join(d, "out")], check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("%s is not an im2txt checkpoint" % other, result.stderr)
+    small_vocab = os.path.join(d, "word_counts.txt")
+    with open(small_vocab, "w") as f:
+      f.write("<S> 1\n</S> 1\na 1\n")
+    result = self._export("--export_dir=" + os.path.join(d, "out"),
+                          "--vocab_file=" + small_vocab)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("Vocabulary %s has 4 words" % small_vocab, result.stderr)
+    result = self._export("--export_dir=" + os.path.join(d, "out"),
+                          "--beam_size=0")
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("--beam_size must be between 1", result.stderr)
+    self.assertFalse(os.path.exists(os.path.join(d, "out")))
