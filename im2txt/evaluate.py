@@ -191,7 +191,9 @@ def checkpoints_to_evaluate(checkpoint_dir, evaluated_steps,
   for path in state.all_model_checkpoint_paths:
     if file_io.is_local(path) and not os.path.isabs(path):
       path = os.path.join(checkpoint_dir, path)
-    if path in failed_paths or not file_io.exists(path + ".index"):
+    if path in failed_paths or not (
+        file_io.exists(path + ".index") or
+        legacy_checkpoints.is_v1_file(path)):  # refused with the converter
       continue
     try:
       step = checkpoints.global_step(path)

@@ -31,6 +31,7 @@ format; 2M steps, TensorFlow 1.0) therefore restore after a rename, which
 """
 
 import os
+import re
 
 import im2txt  # noqa: F401  pylint: disable=unused-import
 
@@ -97,6 +98,8 @@ def is_v1_file(checkpoint_path):
   .index beside it, as TensorFlow 0.x wrote them)."""
   if tf.gfile.Exists(checkpoint_path + ".index"):
     return False
+  if re.search(r"\.(index|meta|data-\d+-of-\d+)$", checkpoint_path):
+    return False  # A file of a V2 checkpoint (TensorFlow reads it too).
   if not tf.gfile.Exists(checkpoint_path) or tf.gfile.IsDirectory(
       checkpoint_path):
     return False
