@@ -56,6 +56,7 @@ import tensorflow.compat.v1 as tf
 from im2txt import captioning
 from im2txt import checkpoints
 from im2txt import file_io
+from im2txt import legacy_checkpoints
 from im2txt import serving_graph
 from im2txt import show_and_tell_model
 from im2txt.inference_utils import vocabulary
@@ -111,6 +112,7 @@ def load_for_export(checkpoint_path, vocab_file, model_config_file=""):
   """
   checkpoint = checkpoints.resolve(checkpoint_path)
   _check_is_im2txt_checkpoint(checkpoint)
+  legacy_checkpoints.check_current(checkpoint)
   model_config = checkpoints.model_config_for(checkpoint, model_config_file)
   vocab = captioning.load_vocabulary(vocab_file, model_config, checkpoint)
   return checkpoint, model_config, vocab
@@ -245,6 +247,12 @@ def export_saved_model(checkpoint_path, vocab_file, export_dir, beam_size=3,
         model_config, vocab, words_file, beam_size, max_caption_length,
         length_normalization_factor, encoder_dtype)
     with g.as_default():
+      try:
+        checkpoints.check_has_variables(checkpoint, tf.global_variables())
+      except checkpoints.CheckpointMismatchError as e:
+        raise ExportError(
+            "%s Was it trained with another model configuration? Put its "
+            "model_config.json beside it or pass --model_config_file." % e)
       counts = tf.constant(counts_file, name="word_counts_asset")
       tf.add_to_collection(tf.GraphKeys.ASSET_FILEPATHS, counts)
       builder = tf.saved_model.Builder(staging)

@@ -234,6 +234,16 @@ class LegacyTrainedModelTest(testing_utils.TinyDataTestCase):
     self.assertIn("convert_legacy_checkpoint --input_checkpoint=" + legacy,
                   result.stderr)
     self.assertEqual(checkpoints.resolve(train_dir), legacy)  # untouched
+    result = testing_utils.run_module("im2txt.export_saved_model", [
+        "--checkpoint_path=" + legacy,
+        "--vocab_file=" + self.paths["vocab_file"],
+        "--model_config_file=" + self.config_file,
+        "--export_dir=" + os.path.join(self.root, "export_legacy")],
+                                      check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("export_saved_model: error: Checkpoint %s was written by "
+                  "TensorFlow 1.0-1.1" % legacy, result.stderr)
+    self.assertFalse(os.path.exists(os.path.join(self.root, "export_legacy")))
     v1 = self._legacy(V0_NAMES, v1_format=True)
     result = testing_utils.run_module("im2txt.evaluate", [
         "--input_file_pattern=" + self.paths["val_pattern"],
