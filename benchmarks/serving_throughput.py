@@ -93,6 +93,8 @@ def _images(vocab_file, num_images):
 
 
 def bench_run_inference(train_dir, vocab_file, images):
+  """Load time, images/s per batch size and top captions of the project's
+  captioning path (what run_inference runs)."""
   start = time.perf_counter()
   loaded = captioning.load_model(train_dir, vocab_file)
   generator = caption_generator.CaptionGenerator(loaded.model, loaded.vocab)
@@ -111,6 +113,7 @@ def bench_run_inference(train_dir, vocab_file, images):
 
 
 def bench_saved_model(train_dir, vocab_file, images, root):
+  """Exports the checkpoint; the same figures from a plain-TF process."""
   export_dir = os.path.join(root, "saved_model")
   start = time.perf_counter()
   saved_model_export.export_saved_model(train_dir, vocab_file, export_dir)

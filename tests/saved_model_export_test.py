@@ -35,10 +35,14 @@ PLAIN_TF_CLIENT = textwrap.dedent("""\
     files = json.load(open(sys.argv[2]))
     images = [open(f, "rb").read() if f else b"" for f in files]
     out = model.signatures["caption"](images=tf.constant(images))
-    state = model.signatures["initial_state"](images=tf.constant(images[:1]))
-    step = model.signatures["step"](
-        input_feed=tf.constant([1], tf.int64),
-        state_feed=state["initial_state"])
+    state = step = None
+    if out["status"][0] == b"ok":  # The original's protocol has no status.
+      state = model.signatures["initial_state"](
+          images=tf.constant(images[:1]))
+      step = model.signatures["step"](
+          input_feed=tf.constant([1], tf.int64),
+          state_feed=state["initial_state"])
+    numbers = lambda d, key: d[key].numpy().tolist() if d else None
     json.dump({
         "captions": [[c.decode() for c in row]
                      for row in out["captions"].numpy()],
@@ -46,9 +50,9 @@ PLAIN_TF_CLIENT = textwrap.dedent("""\
         "word_ids": out["word_ids"].numpy().tolist(),
         "lengths": out["lengths"].numpy().tolist(),
         "status": [s.decode() for s in out["status"].numpy()],
-        "initial_state": state["initial_state"].numpy().tolist(),
-        "softmax": step["softmax"].numpy().tolist(),
-        "step_state": step["state"].numpy().tolist(),
+        "initial_state": numbers(state, "initial_state"),
+        "softmax": numbers(step, "softmax"),
+        "step_state": numbers(step, "state"),
         "imported": sorted(m for m in sys.modules if m.startswith("im2txt")),
     }, open(sys.argv[3], "w"))
     """)
@@ -202,6 +206,10 @@ class SavedModelExportTest(testing_utils.TinyDataTestCase):
       self.assertTrue(np.isneginf(got["log_probabilities"][i]).all())
       self.assertEqual(got["lengths"][i], [0] * self.BEAM_SIZE)
     self.assertTrue(np.isfinite(got["log_probabilities"][5]).all())
+    # A batch with no good image at all, and an empty batch.
+    got = self._client([None, text])
+    self.assertEqual(got["status"], ["empty", "not_jpeg_or_png"])
+    self.assertEqual(got["captions"], [[""] * self.BEAM_SIZE] * 2)
 
   def testSavedModelCliListsAndRunsTheSignatures(self):
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
@@ -223,11 +231,11 @@ class SavedModelExportTest(testing_utils.TinyDataTestCase):
     run = subprocess.run(
         [cli, "run", "--dir", self.export_dir, "--tag_set", "serve",
          "--signature_def", "step", "--input_exprs",
-         "input_feed=np.array([1, 2]);state_feed=np.zeros((2, %d))"
-         % state_size], env=env, capture_output=True, text=True, timeout=300)
+         "input_feed=[1, 2];state_feed=%r" % ([[0.0] * state_size] * 2)],
+        env=env, capture_output=True, text=True, timeout=300)
     self.assertEqual(run.returncode, 0, run.stderr[-2000:])
-    self.assertIn("softmax", run.stdout)
-    self.assertIn("(2, %d)" % self.config.vocab_size, run.stdout)
+    self.assertIn("Result for output key softmax", run.stdout)
+    self.assertIn("Result for output key state", run.stdout)
 
   def testFrozenGraphCaptionsLikeTheCheckpoint(self):
     args = ["--vocab_file=" + self.paths["vocab_file"],
