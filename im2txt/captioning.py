@@ -107,6 +107,22 @@ def build_inference_graph(model_config, encoder_dtype="float32"):
   return g, model, saver
 
 
+def check_checkpoint_fits(checkpoint, variables):
+  """Checks that a checkpoint holds a graph's variables with their shapes.
+
+  Raises:
+    InferenceSetupError: If not; the message suggests the model config.
+    legacy_checkpoints.LegacyCheckpointError: For an older TensorFlow's
+      checkpoint (the converter's command named).
+  """
+  try:
+    checkpoints.check_has_variables(checkpoint, variables)
+  except checkpoints.CheckpointMismatchError as e:
+    raise InferenceSetupError(
+        "%s Was it trained with another model configuration? Put its "
+        "model_config.json beside it or pass --model_config_file." % e)
+
+
 def load_model(checkpoint_path, vocab_file, model_config_file="",
                encoder_dtype="float32"):
   """Builds the inference graph and checks it against checkpoint and vocab.
@@ -133,12 +149,7 @@ def load_model(checkpoint_path, vocab_file, model_config_file="",
   vocab = load_vocabulary(vocab_file, model_config, checkpoint)
   g, model, saver = build_inference_graph(model_config, encoder_dtype)
   with g.as_default():
-    try:
-      checkpoints.check_has_variables(checkpoint, tf.global_variables())
-    except checkpoints.CheckpointMismatchError as e:
-      raise InferenceSetupError(
-          "%s Was it trained with another model configuration? Put its "
-          "model_config.json beside it or pass --model_config_file." % e)
+    check_checkpoint_fits(checkpoint, tf.global_variables())
   g.finalize()
 
   def restore_fn(sess):

@@ -247,12 +247,7 @@ def export_saved_model(checkpoint_path, vocab_file, export_dir, beam_size=3,
         model_config, vocab, words_file, beam_size, max_caption_length,
         length_normalization_factor, encoder_dtype)
     with g.as_default():
-      try:
-        checkpoints.check_has_variables(checkpoint, tf.global_variables())
-      except checkpoints.CheckpointMismatchError as e:
-        raise ExportError(
-            "%s Was it trained with another model configuration? Put its "
-            "model_config.json beside it or pass --model_config_file." % e)
+      captioning.check_checkpoint_fits(checkpoint, tf.global_variables())
       counts = tf.constant(counts_file, name="word_counts_asset")
       tf.add_to_collection(tf.GraphKeys.ASSET_FILEPATHS, counts)
       builder = tf.saved_model.Builder(staging)

@@ -112,6 +112,16 @@ class TopN(object):
     self._data = []
 
 
+def check_search_settings(beam_size, max_caption_length):
+  """Raises ValueError if beam_size or max_caption_length is below 1 (the
+  rule of this search and of graph_beam_search)."""
+  if beam_size < 1:
+    raise ValueError("beam_size must be at least 1, got %d" % beam_size)
+  if max_caption_length < 1:
+    raise ValueError("max_caption_length must be at least 1, got %d"
+                     % max_caption_length)
+
+
 class CaptionGenerator(object):
   """Generates captions of an image with beam search."""
 
@@ -138,11 +148,7 @@ class CaptionGenerator(object):
     Raises:
       ValueError: If beam_size or max_caption_length is below 1.
     """
-    if beam_size < 1:
-      raise ValueError("beam_size must be at least 1, got %d" % beam_size)
-    if max_caption_length < 1:
-      raise ValueError("max_caption_length must be at least 1, got %d"
-                       % max_caption_length)
+    check_search_settings(beam_size, max_caption_length)
     self.vocab = vocab
     self.model = model
 

@@ -39,6 +39,8 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
+from im2txt.inference_utils import caption_generator
+
 # The Python search's threshold: log(p) of smaller p is not used.
 MIN_PROBABILITY = 1e-12
 
@@ -88,11 +90,7 @@ def beam_search(step_fn, initial_states, start_id, end_id, beam_size,
   Raises:
     ValueError: If beam_size or max_caption_length is below 1.
   """
-  if beam_size < 1:
-    raise ValueError("beam_size must be at least 1, got %d" % beam_size)
-  if max_caption_length < 1:
-    raise ValueError("max_caption_length must be at least 1, got %d"
-                     % max_caption_length)
+  caption_generator.check_search_settings(beam_size, max_caption_length)
   k = beam_size
   length = max_caption_length
   state_size = initial_states.shape[1]
