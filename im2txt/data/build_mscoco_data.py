@@ -107,6 +107,10 @@ def define_flags():
                        captions_metadata.MAX_CAPTION_TOKENS,
                        "Captions with more tokens (start and end words "
                        "included) are dropped and reported; 0: no limit.")
+  flags.DEFINE_string("split_file", "",
+                      "Optional dataset_coco.json (Karpathy's split): "
+                      "train + restval, val and test images as it says, "
+                      "instead of the original's split of val2014.")
   flags.DEFINE_integer("num_threads", 8,
                        "Number of workers to preprocess the images.")
   flags.DEFINE_enum("parallelism", "processes", mscoco_builder.PARALLELISM,
@@ -134,9 +138,11 @@ def main(unused_argv):
         min_word_count=FLAGS.min_word_count,
         num_threads=FLAGS.num_threads,
         parallelism=FLAGS.parallelism,
-        max_caption_tokens=FLAGS.max_caption_tokens)
+        max_caption_tokens=FLAGS.max_caption_tokens,
+        split_file=FLAGS.split_file)
   except (ValueError, dir_lock.LockError) as e:
-    # CaptionsFileError and InputsChangedError are ValueErrors.
+    # CaptionsFileError, SplitFileError and InputsChangedError are
+    # ValueErrors.
     sys.exit("build_mscoco_data: error: %s" % e)
 
 

@@ -39,6 +39,7 @@ from im2txt import dir_lock
 from im2txt import file_io
 from im2txt.data import captions_metadata
 from im2txt.data import image_checks
+from im2txt.data import karpathy_split
 from im2txt.data import shard_writer
 from im2txt.data import vocab_builder
 from im2txt.data.captions_metadata import log
@@ -147,8 +148,14 @@ def build(train_image_dir, val_image_dir, train_captions_file,
           train_shards=256, val_shards=4, test_shards=8, start_word="<S>",
           end_word="</S>", min_word_count=4, num_threads=8, cache=None,
           parallelism="threads",
-          max_caption_tokens=captions_metadata.MAX_CAPTION_TOKENS):
+          max_caption_tokens=captions_metadata.MAX_CAPTION_TOKENS,
+          split_file=""):
   """Runs the whole conversion. Returns the report dict (also written).
+
+  The split is the original's (train2014 and the first 85% of val2014 for
+  training, 5% val, 10% test) or, with `split_file`, the one a
+  dataset_coco.json file gives (the Karpathy split: train + restval, val,
+  test; see karpathy_split).
 
   Captions of more than max_caption_tokens tokens (start and end words
   included; 0: no limit) are dropped and reported.
@@ -168,6 +175,8 @@ def build(train_image_dir, val_image_dir, train_captions_file,
   Raises:
     captions_metadata.CaptionsFileError: If a captions file is malformed,
       or an image id is in both files.
+    karpathy_split.SplitFileError: If the split file is malformed or puts
+      an image in two splits.
     InputsChangedError: If output_dir holds shards of other inputs.
     dir_lock.LockError: If another builder uses output_dir.
     ValueError: If the shard and thread counts do not fit.
@@ -184,6 +193,7 @@ def build(train_image_dir, val_image_dir, train_captions_file,
       for captions_file, image_dir in ((train_captions_file, train_image_dir),
                                        (val_captions_file, val_image_dir))
   ]
+  split = karpathy_split.load_split_file(split_file) if split_file else None
   in_both = sorted(set(x["id"] for x in captions[0][0]["images"]) &
                    set(x["id"] for x in captions[1][0]["images"]))
   if in_both:
@@ -199,6 +209,10 @@ def build(train_image_dir, val_image_dir, train_captions_file,
           start_word=start_word, end_word=end_word,
           min_word_count=min_word_count,
           max_caption_tokens=max_caption_tokens))
+  if split_file:
+    # Only then: outputs of the original split keep their manifest.
+    manifest.update(split_file=os.path.abspath(split_file),
+                    split_file_sha256=_sha256(split_file))
   with dir_lock.DirectoryLock(output_dir, LOCK_FILENAME, log=log):
     remove_leftovers(output_dir)
     check_manifest(output_dir, manifest)
@@ -206,13 +220,13 @@ def build(train_image_dir, val_image_dir, train_captions_file,
                                train_shards, val_shards, test_shards,
                                start_word, end_word, min_word_count,
                                num_threads, cache, parallelism,
-                               max_caption_tokens)
+                               max_caption_tokens, split)
 
 
 def _build_with_workers(captions, output_dir, word_counts_output_file,
                         train_shards, val_shards, test_shards, start_word,
                         end_word, min_word_count, num_threads, cache,
-                        parallelism, max_caption_tokens):
+                        parallelism, max_caption_tokens, split=None):
   """_build with its worker processes (or threads), shut down after."""
   # More processes than processors would only add start-up work; the
   # workers' record ranges (and so the shards) still follow num_threads.
@@ -224,7 +238,7 @@ def _build_with_workers(captions, output_dir, word_counts_output_file,
     return _build(captions, output_dir, word_counts_output_file, train_shards,
                   val_shards, test_shards, start_word, end_word,
                   min_word_count, num_threads, cache, pool,
-                  max_caption_tokens)
+                  max_caption_tokens, split)
   finally:
     if pool is not None:
       pool.shutdown(cancel_futures=True)
@@ -232,9 +246,9 @@ def _build_with_workers(captions, output_dir, word_counts_output_file,
 
 def _build(captions, output_dir, word_counts_output_file, train_shards,
            val_shards, test_shards, start_word, end_word, min_word_count,
-           num_threads, cache, pool, max_caption_tokens):
+           num_threads, cache, pool, max_caption_tokens, split=None):
   """build() on the loaded captions files, with its worker pool (None:
-  threads)."""
+  threads) and the loaded split file (None: the original's split)."""
   report = collections.defaultdict(list)
   mscoco_train_dataset, mscoco_val_dataset = [
       captions_metadata.process_metadata(data, captions_file, image_dir,
@@ -242,10 +256,15 @@ def _build(captions, output_dir, word_counts_output_file, train_shards,
                                          max_caption_tokens)
       for data, captions_file, image_dir in captions]
 
-  # The original im2txt split: train2014 + 85% of val2014 / 5% / 10%.
-  val_train, val_dataset, test_dataset = captions_metadata.split_val_images(
-      mscoco_val_dataset)
-  train_dataset = mscoco_train_dataset + val_train
+  if split is None:
+    # The original im2txt split: train2014 + 85% of val2014 / 5% / 10%.
+    val_train, val_dataset, test_dataset = captions_metadata.split_val_images(
+        mscoco_val_dataset)
+    train_dataset = mscoco_train_dataset + val_train
+  else:
+    train_dataset, val_dataset, test_dataset = karpathy_split.assign(
+        mscoco_train_dataset + mscoco_val_dataset, split[0], split[1],
+        report)
 
   file_io.makedirs(output_dir)
 
@@ -293,6 +312,9 @@ def _build(captions, output_dir, word_counts_output_file, train_shards,
       "images_without_captions": report["images_without_captions"],
       "duplicate_images": report["duplicate_images"],
       "unsafe_file_names": report["unsafe_file_names"],
+      "split": "split file" if split else "original 85/5/10 of val2014",
+      "not_in_split_file": report["not_in_split_file"],
+      "split_images_not_found": report["split_images_not_found"],
   }
   file_io.write_atomically(os.path.join(output_dir, REPORT_FILENAME),
                     json.dumps(result, indent=2, sort_keys=True,
@@ -318,6 +340,23 @@ def _build(captions, output_dir, word_counts_output_file, train_shards,
   if report["images_without_captions"]:
     log("%d images have no caption and were left out" %
          len(report["images_without_captions"]))
+  if split is not None:
+    log("Split from the split file: %s" % ", ".join(
+        "%s %d images" % (name, len(dataset)) for name, dataset in (
+            ("train", train_dataset), ("val", val_dataset),
+            ("test", test_dataset))))
+    if split[2]:
+      log("%d repeated entries of the split file merged" % split[2])
+  if report["not_in_split_file"]:
+    log("%d images of the captions files are not in the split file and "
+        "were left out" % len(report["not_in_split_file"]))
+  if report["split_images_not_found"]:
+    log("%d images of the split file are not among the captioned images "
+        "(not in the captions files, or left out above) and were not "
+        "written: e.g. %s" % (
+            len(report["split_images_not_found"]),
+            ", ".join(str(x["filename"] or x["cocoid"])
+                      for x in report["split_images_not_found"][:5])))
   if report["orphan_annotations"]:
     log("%d annotations refer to unknown image ids and were ignored" %
          len(report["orphan_annotations"]))
