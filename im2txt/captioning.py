@@ -46,6 +46,7 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt import checkpoints
+from im2txt import ensemble
 from im2txt import inference_wrapper
 from im2txt import show_and_tell_model
 from im2txt.data import image_checks
@@ -129,21 +130,27 @@ def load_model(checkpoint_path, vocab_file, model_config_file="",
 
   Args:
     checkpoint_path: A checkpoint prefix, or a directory holding a
-      `checkpoint` index file (its latest checkpoint is used).
+      `checkpoint` index file (its latest checkpoint is used); several,
+      comma-separated, make an ensemble (im2txt/ensemble.py).
     vocab_file: word_counts.txt of the model.
     model_config_file: Optional ModelConfig JSON; default: the
       model_config.json train saved beside the checkpoint, else defaults.
+      (For an ensemble: of every member.)
     encoder_dtype: "float32" or "bfloat16", the arithmetic of the encoder.
 
   Returns:
     A LoadedModel (graph, model wrapper, restore_fn, vocabulary, resolved
-    checkpoint prefix); the graph is finalized.
+    checkpoint prefix, comma-separated for an ensemble); the graph is
+    finalized.
 
   Raises:
     InferenceSetupError, checkpoints.CheckpointNotFoundError,
     vocabulary.VocabularyFileError or vocabulary.VocabularyMismatchError,
     with messages naming the file.
   """
+  if "," in checkpoint_path:
+    return _load_ensemble(checkpoint_path.split(","), vocab_file,
+                          model_config_file, encoder_dtype)
   checkpoint = checkpoints.resolve(checkpoint_path)
   model_config = checkpoints.model_config_for(checkpoint, model_config_file)
   vocab = load_vocabulary(vocab_file, model_config, checkpoint)
@@ -159,6 +166,47 @@ def load_model(checkpoint_path, vocab_file, model_config_file="",
                     os.path.basename(checkpoint))
 
   return LoadedModel(g, model, restore_fn, vocab, checkpoint)
+
+
+def _load_ensemble(checkpoint_paths, vocab_file, model_config_file,
+                   encoder_dtype):
+  """load_model for several checkpoints: one graph, one member each.
+
+  Raises:
+    InferenceSetupError: If a path is empty, or the members' vocab_size
+      differ (both named); otherwise as load_model for each member.
+  """
+  if not all(checkpoint_paths):
+    raise InferenceSetupError(
+        "Empty entry in the comma-separated checkpoint list %r."
+        % ",".join(checkpoint_paths))
+  members = [checkpoints.resolve(path) for path in checkpoint_paths]
+  configs = [checkpoints.model_config_for(c, model_config_file)
+             for c in members]
+  for member, config in zip(members[1:], configs[1:]):
+    if config.vocab_size != configs[0].vocab_size:
+      raise InferenceSetupError(
+          "Ensemble members must share the vocabulary: %s has vocab_size "
+          "%d, %s has %d." % (members[0], configs[0].vocab_size, member,
+                              config.vocab_size))
+  vocab = load_vocabulary(vocab_file, configs[0], members[0])
+  g = tf.Graph()
+  with g.as_default():
+    model = ensemble.EnsembleWrapper(encoder_dtype)
+    var_maps = model.build_members(configs)
+    savers = []
+    for member, var_map in zip(members, var_maps):
+      check_checkpoint_fits(member, var_map)
+      savers.append(tf.train.Saver(var_map))
+  g.finalize()
+
+  def restore_fn(sess):
+    for member, saver in zip(members, savers):
+      tf.logging.info("Loading ensemble member from checkpoint: %s", member)
+      saver.restore(sess, member)
+    tf.logging.info("Successfully loaded %d checkpoints", len(members))
+
+  return LoadedModel(g, model, restore_fn, vocab, ",".join(members))
 
 
 def load_frozen_graph(graph_file, vocab_file):

@@ -175,7 +175,8 @@ def check_has_variables(checkpoint_path, variables):
 
   Args:
     checkpoint_path: A checkpoint prefix (e.g. /ckpt/inception_v3.ckpt).
-    variables: The graph variables that will be restored from it.
+    variables: The graph variables that will be restored from it, or a
+      dict {name in the checkpoint: variable} (a Saver's var_list).
 
   Raises:
     CheckpointMismatchError: If the checkpoint cannot be read, or misses a
@@ -193,8 +194,9 @@ def check_has_variables(checkpoint_path, variables):
   shapes = reader.get_variable_to_shape_map()
   legacy_checkpoints.check_current(checkpoint_path, shapes)
   missing, wrong = [], []
-  for var in variables:
-    name = var.op.name
+  if not isinstance(variables, dict):
+    variables = {var.op.name: var for var in variables}
+  for name, var in sorted(variables.items()):
     if name not in shapes:
       missing.append(name)
     elif list(shapes[name]) != var.shape.as_list():

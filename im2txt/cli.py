@@ -83,7 +83,9 @@ def define_captioning_flags(module_name):
   module_name = _flag_module(module_name)
   flags.DEFINE_string("checkpoint_path", "",
                       "Model checkpoint prefix, or a directory holding a "
-                      "`checkpoint` index file (its latest checkpoint).",
+                      "`checkpoint` index file (its latest checkpoint). "
+                      "Several, comma-separated: an ensemble (the search "
+                      "uses the average of their log-probabilities).",
                       module_name=module_name)
   flags.DEFINE_string("vocab_file", "",
                       "Text file containing the vocabulary (word_counts.txt).",

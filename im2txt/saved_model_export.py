@@ -110,6 +110,10 @@ def load_for_export(checkpoint_path, vocab_file, model_config_file=""):
     ExportError, checkpoints.CheckpointNotFoundError,
     legacy_checkpoints.LegacyCheckpointError, vocabulary errors.
   """
+  if "," in checkpoint_path:
+    raise ExportError("Export takes one checkpoint; %r is a list (ensembles "
+                      "caption with run_inference and caption_images)."
+                      % checkpoint_path)
   checkpoint = checkpoints.resolve(checkpoint_path)
   _check_is_im2txt_checkpoint(checkpoint)
   legacy_checkpoints.check_current(checkpoint)
