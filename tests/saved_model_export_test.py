@@ -345,6 +345,11 @@ class SavedModelExportTest(testing_utils.TinyDataTestCase):
     self.assertEqual(result.returncode, 1)
     self.assertIn("Vocabulary %s has 4 words" % small_vocab, result.stderr)
     result = self._export("--export_dir=" + os.path.join(d, "out"),
+                          "--checkpoint_path=%s,%s" % (self.train_dir,
+                                                       self.train_dir))
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("Export takes one checkpoint", result.stderr)
+    result = self._export("--export_dir=" + os.path.join(d, "out"),
                           "--beam_size=0")
     self.assertEqual(result.returncode, 1)
     self.assertIn("--beam_size must be between 1", result.stderr)
