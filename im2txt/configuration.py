@@ -207,6 +207,18 @@ class TrainingConfig(_ConfigBase):
     # How many model checkpoints to keep.
     self.max_checkpoints_to_keep = 5
 
+    # Scheduled sampling (train --scheduled_sampling; off by default): the
+    # probability of feeding the ground-truth previous word decays from 1
+    # as "inverse_sigmoid" k / (k + exp(i / k)), "linear" 1 - slope * i or
+    # "exponential" base ** i, with i = max(0, global_step - start_step),
+    # and never below the floor (see im2txt/ops/scheduled_sampling.py).
+    self.scheduled_sampling_decay = "inverse_sigmoid"
+    self.scheduled_sampling_k = 45000.0  # p = 0.5 near i = 480,000
+    self.scheduled_sampling_linear_slope = 1e-6
+    self.scheduled_sampling_exponential_base = 0.999999
+    self.scheduled_sampling_min_truth_probability = 0.75
+    self.scheduled_sampling_start_step = 0
+
 
 def save_configs(train_dir, model_config, training_config=None):
   """Writes the configurations as JSON into `train_dir` (atomically).

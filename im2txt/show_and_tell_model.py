@@ -49,6 +49,7 @@ import tf_slim as slim
 from im2txt.data import schema
 from im2txt.ops import image_embedding
 from im2txt.ops import model_inputs
+from im2txt.ops import scheduled_sampling
 
 MODES = ("train", "eval", "inference")
 
@@ -77,7 +78,7 @@ class ShowAndTellModel(object):
 
   def __init__(self, config, mode, train_inception=False,
                features_file_pattern="", encoder_dtype="float32",
-               input_batch=None):
+               input_batch=None, truth_probability_fn=None):
     """Validates the arguments and declares the model's outputs.
 
     Args:
@@ -95,6 +96,9 @@ class ShowAndTellModel(object):
       input_batch: Optional, "train" and "eval" modes: an
         model_inputs.InputBatch to use instead of reading one (a clone's
         share of the input, or a fixed batch in tests).
+      truth_probability_fn: Optional, "train" mode: scheduled sampling.
+        A function (global step) -> float32 scalar, the probability of
+        feeding the ground-truth word (ops/scheduled_sampling.py).
 
     Raises:
       ValueError: If `mode` is not one of MODES, the config is invalid or
@@ -124,6 +128,13 @@ class ShowAndTellModel(object):
       raise ValueError("An input batch is for \"train\" and \"eval\" modes; "
                        "inference reads its feeds.")
     self.input_batch = input_batch
+    if truth_probability_fn is not None and mode != "train":
+      raise ValueError("Scheduled sampling is for \"train\" mode.")
+    self.truth_probability_fn = truth_probability_fn
+    # Scheduled sampling only: the probability in use, and the words the
+    # decoder read (int64 [batch_size, padded_length]).
+    self.truth_probability = None
+    self.decoder_inputs = None
 
     # Every non-Inception weight starts uniform in [-scale, scale], as in the
     # paper.
@@ -156,8 +167,10 @@ class ShowAndTellModel(object):
     # A float32 Tensor with shape [batch_size, embedding_size].
     self.image_embeddings = None
 
-    # A float32 Tensor with shape [batch_size, padded_length, embedding_size].
+    # A float32 Tensor with shape [batch_size, padded_length, embedding_size],
+    # and the embedding matrix it was looked up in.
     self.seq_embeddings = None
+    self.embedding_map = None
 
     # A float32 scalar Tensor; the total loss for the trainer to optimize.
     self.total_loss = None
@@ -313,6 +326,7 @@ class ShowAndTellModel(object):
           initializer=self.initializer)
       seq_embeddings = tf.nn.embedding_lookup(embedding_map, self.input_seqs)
 
+    self.embedding_map = embedding_map
     self.seq_embeddings = seq_embeddings
 
   def build_model(self):
@@ -372,6 +386,8 @@ class ShowAndTellModel(object):
             state=state_tuple)
 
         tf.concat(axis=1, values=state_tuple, name="state")
+      elif self.truth_probability is not None:
+        lstm_outputs = None  # The decoder loop computes the logits.
       else:
         # Padding positions (mask 0) are not run; their outputs are zeros.
         sequence_length = tf.reduce_sum(self.input_mask, 1)
@@ -382,16 +398,27 @@ class ShowAndTellModel(object):
                                             dtype=tf.float32,
                                             scope=lstm_scope)
 
-    # [batch, T, num_lstm_units] -> [batch * T, num_lstm_units]
-    lstm_outputs = tf.reshape(lstm_outputs, [-1, lstm_cell.output_size])
+    def logits_layer(outputs, reuse=None):
+      with tf.variable_scope("logits", reuse=reuse) as logits_scope:
+        return slim.fully_connected(
+            inputs=outputs,
+            num_outputs=self.config.vocab_size,
+            activation_fn=None,
+            weights_initializer=self.initializer,
+            scope=logits_scope)
 
-    with tf.variable_scope("logits") as logits_scope:
-      logits = slim.fully_connected(
-          inputs=lstm_outputs,
-          num_outputs=self.config.vocab_size,
-          activation_fn=None,
-          weights_initializer=self.initializer,
-          scope=logits_scope)
+    if lstm_outputs is None:
+      # Scheduled sampling: the layer's variables first, then the loop.
+      logits_layer(tf.zeros([0, lstm_cell.output_size]))
+      logits, self.decoder_inputs = scheduled_sampling.decode(
+          lstm_cell, lstm_scope, initial_state, self.input_seqs,
+          self.embedding_map, lambda o: logits_layer(o, reuse=True),
+          self.truth_probability)
+      logits = tf.reshape(logits, [-1, self.config.vocab_size])
+    else:
+      # [batch, T, num_lstm_units] -> [batch * T, num_lstm_units]
+      lstm_outputs = tf.reshape(lstm_outputs, [-1, lstm_cell.output_size])
+      logits = logits_layer(lstm_outputs)
 
     if self.mode == "inference":
       tf.nn.softmax(logits, name="softmax")
@@ -467,6 +494,10 @@ class ShowAndTellModel(object):
 
   def build(self):
     """Builds the whole graph for this mode, in dependency order."""
+    if self.truth_probability_fn is not None:
+      # The schedule follows the global step: it comes first.
+      self.setup_global_step()
+      self.truth_probability = self.truth_probability_fn(self.global_step)
     self.build_inputs()
     self.build_image_embeddings()
     self.build_seq_embeddings()

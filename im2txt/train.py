@@ -59,6 +59,7 @@ from im2txt import trainer
 from im2txt import training
 from im2txt import training_checks
 from im2txt.ops import image_embedding
+from im2txt.ops import scheduled_sampling
 
 FLAGS = flags.FLAGS
 
@@ -81,6 +82,12 @@ def define_flags():
   flags.DEFINE_boolean("train_inception", False,
                        "Whether to train the Inception v3 submodel variables "
                        "(phase 2).")
+  flags.DEFINE_boolean("scheduled_sampling", False,
+                       "Feed the decoder its own sampled words instead of the "
+                       "ground truth with a probability that grows on the "
+                       "schedule of the TrainingConfig's scheduled_sampling_* "
+                       "fields (--training_config_file); TensorBoard shows "
+                       "scheduled_sampling/truth_probability.")
   flags.DEFINE_integer("number_of_steps", 1000000,
                        "Global step at which training stops (absolute).")
   flags.DEFINE_integer("log_every_n_steps", 1,
@@ -195,6 +202,8 @@ def main(unused_argv):
       raise ValueError("--features_file_pattern trains phase 1 only (the "
                        "encoder frozen); phase 2 needs images "
                        "(--input_file_pattern) and --train_inception=true.")
+    if FLAGS.scheduled_sampling:
+      scheduled_sampling.check_config(training_config)
     # Before any work; the model checks the same when it is built.
     image_embedding.check_encoder_dtype(
         FLAGS.encoder_dtype, FLAGS.train_inception, features)
@@ -248,7 +257,7 @@ def _train_worker(train_dir, model_config, training_config, features, task,
   built = training.build_training_graph(
       model_config, training_config, FLAGS.train_inception,
       features_file_pattern=features, encoder_dtype=FLAGS.encoder_dtype,
-      deploy=deploy, sync=sync)
+      deploy=deploy, sync=sync, scheduled_sampling=FLAGS.scheduled_sampling)
   _run(built, train_dir, None, task, deploy, _connect(task))
 
 
@@ -334,7 +343,7 @@ def _train(train_dir, model_config, training_config, features, task, deploy,
       model_config, training_config, FLAGS.train_inception,
       calibrate_encoder=calibrate and task is None,
       features_file_pattern=features, encoder_dtype=FLAGS.encoder_dtype,
-      deploy=deploy, sync=sync)
+      deploy=deploy, sync=sync, scheduled_sampling=FLAGS.scheduled_sampling)
 
   init_fn = built.model.init_fn
   if latest:

@@ -27,6 +27,7 @@
 
 import collections
 import contextlib
+import functools
 
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
@@ -44,6 +45,7 @@ from im2txt.ops import feature_inputs
 from im2txt.ops import image_embedding
 from im2txt.ops import inputs as input_ops
 from im2txt.ops import model_inputs
+from im2txt.ops import scheduled_sampling as scheduled_sampling_ops
 
 # Batches used to measure a random encoder's batch-norm statistics.
 CALIBRATION_BATCHES = 50
@@ -109,7 +111,7 @@ SyncSettings = collections.namedtuple(
 def build_training_graph(model_config, training_config, train_inception,
                          calibrate_encoder=False, features_file_pattern="",
                          encoder_dtype="float32", deploy=None, sync=None,
-                         clone_batches=None):
+                         clone_batches=None, scheduled_sampling=False):
   """Builds the model (one or several clones), optimizer and saver in a new
   graph.
 
@@ -126,6 +128,8 @@ def build_training_graph(model_config, training_config, train_inception,
       with a SyncReplicasOptimizer before each update.
     clone_batches: Optional function (clone index) -> model_inputs.InputBatch
       giving each clone a fixed batch instead of reading records.
+    scheduled_sampling: Whether the decoder reads its own samples on the
+      training config's schedule (ops/scheduled_sampling.py).
 
   Returns:
     A TrainingGraph.
@@ -138,12 +142,19 @@ def build_training_graph(model_config, training_config, train_inception,
       batch_for_clone = _shared_input_queue(model_config, features_file_pattern,
                                             deploy)
 
+    truth_probability_fn = None
+    if scheduled_sampling:
+      scheduled_sampling_ops.check_config(training_config)
+      truth_probability_fn = functools.partial(
+          scheduled_sampling_ops.truth_probability, training_config)
+
     def build_clone(index):
       model = show_and_tell_model.ShowAndTellModel(
           model_config, mode="train", train_inception=train_inception,
           features_file_pattern=features_file_pattern,
           encoder_dtype=encoder_dtype,
-          input_batch=batch_for_clone(index) if batch_for_clone else None)
+          input_batch=batch_for_clone(index) if batch_for_clone else None,
+          truth_probability_fn=truth_probability_fn)
       model.build()
       return model
 

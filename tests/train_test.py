@@ -26,6 +26,7 @@ from im2txt import configuration
 from im2txt import dir_lock
 from im2txt import train
 from im2txt.ops import image_embedding
+from im2txt.ops import scheduled_sampling
 from tests import testing_utils
 
 pytestmark = pytest.mark.slow
@@ -101,6 +102,41 @@ class TrainTest(testing_utils.TinyDataTestCase):
     self.assertTrue(_scalars(train_dir, "losses/total_loss"))
     self.assertTrue(
         _scalars(train_dir, "OptimizeLoss/global_norm/gradient_norm"))
+
+  def testScheduledSampling(self):
+    train_dir = os.path.join(self.root, "scheduled_sampling")
+    config = configuration.TrainingConfig()
+    config.scheduled_sampling_decay = "linear"
+    config.scheduled_sampling_linear_slope = 0.05
+    config.scheduled_sampling_min_truth_probability = 0.0
+    config_file = os.path.join(self.root, "ss_training.json")
+    with open(config_file, "w") as f:
+      f.write(config.to_json_string())
+    result = self._train(train_dir, 12, "--scheduled_sampling",
+                         "--training_config_file=" + config_file)
+    self.assertRegex(result.stderr, r"global step 12: loss = \d+\.\d{4}")
+    values = _scalars(train_dir, "scheduled_sampling/truth_probability")
+    self.assertTrue(values, "no scheduled-sampling summary written")
+    for step, value in values:
+      # The Supervisor's summary thread reads the global step beside the
+      # training thread: the value may be of a step or two around it.
+      near = [scheduled_sampling.schedule_value(config, s)
+              for s in range(max(0, step - 3), step + 4)]
+      self.assertTrue(any(abs(value - p) < 1e-5 for p in near),
+                      (step, value, near))
+    self.assertLess(min(v for _, v in values), 1.0)
+    # A schedule that cannot be used is refused before anything is written.
+    config.scheduled_sampling_decay = "cosine"
+    with open(config_file, "w") as f:
+      f.write(config.to_json_string())
+    bad_dir = os.path.join(self.root, "ss_bad")
+    result = self._train(bad_dir, 2, "--scheduled_sampling",
+                         "--training_config_file=" + config_file, check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("train: error: scheduled_sampling_decay must be one of",
+                  result.stderr)
+    self.assertFalse(os.path.exists(os.path.join(bad_dir, "model.ckpt-0"
+                                                 ".index")))
 
   def testSigkillAtAnyMomentResumes(self):
     train_dir = os.path.join(self.root, "killed")
