@@ -131,13 +131,10 @@ class ShowAndTellModel(object):
     if truth_probability_fn is not None and mode != "train":
       raise ValueError("Scheduled sampling is for \"train\" mode.")
     self.truth_probability_fn = truth_probability_fn
-    # Scheduled sampling only: the probability in use, and the words the
-    # decoder read (int64 [batch_size, padded_length]).
-    self.truth_probability = None
-    self.decoder_inputs = None
+    # Scheduled sampling: p in use, int64 [batch, T] words read; else None.
+    self.truth_probability = self.decoder_inputs = None
 
-    # Every non-Inception weight starts uniform in [-scale, scale], as in the
-    # paper.
+    # Non-Inception weights start uniform in [-scale, scale] (the paper).
     self.initializer = tf.random_uniform_initializer(
         minval=-self.config.initializer_scale,
         maxval=self.config.initializer_scale)
@@ -167,10 +164,8 @@ class ShowAndTellModel(object):
     # A float32 Tensor with shape [batch_size, embedding_size].
     self.image_embeddings = None
 
-    # A float32 Tensor with shape [batch_size, padded_length, embedding_size],
-    # and the embedding matrix it was looked up in.
-    self.seq_embeddings = None
-    self.embedding_map = None
+    # float32 [batch_size, padded_length, embedding_size], and its lookup table.
+    self.seq_embeddings = self.embedding_map = None
 
     # A float32 scalar Tensor; the total loss for the trainer to optimize.
     self.total_loss = None
@@ -417,8 +412,8 @@ class ShowAndTellModel(object):
       logits = tf.reshape(logits, [-1, self.config.vocab_size])
     else:
       # [batch, T, num_lstm_units] -> [batch * T, num_lstm_units]
-      lstm_outputs = tf.reshape(lstm_outputs, [-1, lstm_cell.output_size])
-      logits = logits_layer(lstm_outputs)
+      logits = logits_layer(tf.reshape(lstm_outputs,
+                                       [-1, lstm_cell.output_size]))
 
     if self.mode == "inference":
       tf.nn.softmax(logits, name="softmax")
@@ -495,8 +490,7 @@ class ShowAndTellModel(object):
   def build(self):
     """Builds the whole graph for this mode, in dependency order."""
     if self.truth_probability_fn is not None:
-      # The schedule follows the global step: it comes first.
-      self.setup_global_step()
+      self.setup_global_step()  # The schedule follows the global step.
       self.truth_probability = self.truth_probability_fn(self.global_step)
     self.build_inputs()
     self.build_image_embeddings()
