@@ -220,7 +220,7 @@ class ShowAndTellModel(object):
       batch = self.input_batch or model_inputs.read_batch(
           self.config, self.is_training(), self.features_file_pattern)
       (images, self.image_features, input_seqs, target_seqs,
-       input_mask) = batch
+       input_mask) = batch[:5]  # image_ids, if any, stay in the batch
     else:
       # One encoded image and a batch of previous words (one per beam).
       image_feed = tf.placeholder(dtype=tf.string, shape=[], name="image_feed")

@@ -54,6 +54,7 @@ def match_feature_files(file_pattern):
 
 def _parse(serialized):
   parsed = tf.parse_single_example(serialized, {
+      feature_records.IMAGE_ID_KEY: tf.FixedLenFeature([], tf.int64),
       feature_records.FEATURES_KEY: tf.VarLenFeature(tf.float32),
       feature_records.NUM_CROPS_KEY: tf.FixedLenFeature([], tf.int64),
       feature_records.CAPTION_IDS_KEY: tf.VarLenFeature(tf.int64),
@@ -70,18 +71,20 @@ def _parse(serialized):
   crops = tf.random.uniform(tf.shape(lengths), maxval=tf.cast(num_crops,
                                                               tf.int32),
                             dtype=tf.int32)
-  return tf.gather(features, crops), captions, lengths
+  image_ids = tf.fill(tf.shape(lengths), parsed[feature_records.IMAGE_ID_KEY])
+  return tf.gather(features, crops), captions, lengths, image_ids
 
 
-def _sequences(features, padded_caption, length):
+def _sequences(features, padded_caption, length, image_id):
   caption = padded_caption[:length]
   input_length = length - 1
   return (features, caption[:input_length], caption[1:],
-          tf.ones(tf.expand_dims(input_length, 0), dtype=tf.int32))
+          tf.ones(tf.expand_dims(input_length, 0), dtype=tf.int32), image_id)
 
 
 def feature_batches(file_pattern, batch_size, feature_size, values_per_shard,
-                    input_queue_capacity_factor=16, num_parallel_calls=4):
+                    input_queue_capacity_factor=16, num_parallel_calls=4,
+                    image_ids=False):
   """Returns batches of (features, input_seqs, target_seqs, mask) tensors.
 
   Args:
@@ -91,11 +94,13 @@ def feature_batches(file_pattern, batch_size, feature_size, values_per_shard,
     values_per_shard: Approximate captions per shard (sizes the shuffle).
     input_queue_capacity_factor: Shards' worth of captions in the buffer.
     num_parallel_calls: Parallel parsing calls.
+    image_ids: Whether to also return each row's image id.
 
   Returns:
     features: float32 [batch_size, feature_size].
     input_seqs, target_seqs: int64 [batch_size, padded_length].
     mask: int32 [batch_size, padded_length].
+    image_ids: (with image_ids only) int64 [batch_size].
 
   Raises:
     input_ops.NoInputFilesError: If file_pattern matches no files.
@@ -116,9 +121,11 @@ def feature_batches(file_pattern, batch_size, feature_size, values_per_shard,
   dataset = dataset.map(_sequences, num_parallel_calls=num_parallel_calls)
   dataset = dataset.padded_batch(
       batch_size,
-      padded_shapes=([feature_size], [None], [None], [None]),
+      padded_shapes=([feature_size], [None], [None], [None], []),
       drop_remainder=True)
   dataset = dataset.prefetch(2)
-  features, input_seqs, target_seqs, mask = (
+  features, input_seqs, target_seqs, mask, ids = (
       tf.data.make_one_shot_iterator(dataset).get_next())
+  if image_ids:
+    return features, input_seqs, target_seqs, mask, ids
   return features, input_seqs, target_seqs, mask

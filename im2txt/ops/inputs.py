@@ -30,35 +30,44 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
+from im2txt.data import schema
+
 
 class NoInputFilesError(ValueError):
   """A file pattern matched no files."""
 
 
-def parse_sequence_example(serialized, image_feature, caption_feature):
+def parse_sequence_example(serialized, image_feature, caption_feature,
+                           image_id_feature=None):
   """Parses one serialized SequenceExample into its image and caption ids.
 
   Args:
     serialized: A scalar string Tensor; a serialized SequenceExample.
     image_feature: Name of the context feature holding the encoded image.
     caption_feature: Name of the feature list holding the caption word ids.
+    image_id_feature: Optional name of the context feature holding the
+      image id; when given, the id is returned third.
 
   Returns:
     encoded_image: A scalar string Tensor containing a JPEG encoded image.
     caption: A 1-D int64 Tensor with the caption's word ids, start and end
       words included.
+    image_id: (with image_id_feature only) an int64 scalar.
   """
+  context_features = {image_feature: tf.FixedLenFeature([], dtype=tf.string)}
+  if image_id_feature:
+    context_features[image_id_feature] = tf.FixedLenFeature([], tf.int64)
   context, sequence = tf.parse_single_sequence_example(
       serialized,
-      context_features={
-          image_feature: tf.FixedLenFeature([], dtype=tf.string)
-      },
+      context_features=context_features,
       sequence_features={
           caption_feature: tf.FixedLenSequenceFeature([], dtype=tf.int64),
       })
 
   encoded_image = context[image_feature]
   caption = sequence[caption_feature]
+  if image_id_feature:
+    return encoded_image, caption, context[image_id_feature]
   return encoded_image, caption
 
 
@@ -170,7 +179,8 @@ def batch_with_dynamic_pad(images_and_captions,
   Args:
     images_and_captions: A list of [image, caption] pairs, one per
       preprocessing thread: image a float32 Tensor [height, width, 3], caption
-      a 1-D int64 Tensor of any length.
+      a 1-D int64 Tensor of any length; or [image, caption, image_id]
+      triples (image_id an int64 scalar), batched along.
     batch_size: Batch size.
     queue_capacity: Capacity of the batching queue.
     add_summaries: Whether to add caption-length summaries.
@@ -180,18 +190,19 @@ def batch_with_dynamic_pad(images_and_captions,
     input_seqs: An int64 Tensor of shape [batch_size, padded_length].
     target_seqs: An int64 Tensor of shape [batch_size, padded_length].
     mask: An int32 0/1 Tensor of shape [batch_size, padded_length].
+    image_ids: (triples only) an int64 Tensor of shape [batch_size].
   """
   enqueue_list = []
-  for image, caption in images_and_captions:
+  for image, caption, *image_id in images_and_captions:
     caption_length = tf.shape(caption)[0]
     input_length = tf.expand_dims(tf.subtract(caption_length, 1), 0)
 
     input_seq = tf.slice(caption, [0], input_length)
     target_seq = tf.slice(caption, [1], input_length)
     indicator = tf.ones(input_length, dtype=tf.int32)
-    enqueue_list.append([image, input_seq, target_seq, indicator])
+    enqueue_list.append([image, input_seq, target_seq, indicator] + image_id)
 
-  images, input_seqs, target_seqs, mask = tf.train.batch_join(
+  images, input_seqs, target_seqs, mask, *image_ids = tf.train.batch_join(
       enqueue_list,
       batch_size=batch_size,
       capacity=queue_capacity,
@@ -205,10 +216,11 @@ def batch_with_dynamic_pad(images_and_captions,
     tf.summary.scalar("caption_length/batch_max", tf.reduce_max(lengths))
     tf.summary.scalar("caption_length/batch_mean", tf.reduce_mean(lengths))
 
-  return images, input_seqs, target_seqs, mask
+  return tuple([images, input_seqs, target_seqs, mask] + image_ids)
 
 
-def caption_batches(reader, config, is_training, process_image):
+def caption_batches(reader, config, is_training, process_image,
+                    image_ids=False):
   """The record pipeline of training and evaluation, as one call.
 
   Records are prefetched into a queue (prefetch_input_data); each of
@@ -223,9 +235,10 @@ def caption_batches(reader, config, is_training, process_image):
       feature names, thread counts).
     is_training: Whether records are shuffled (training) or read in order.
     process_image: Function (encoded image, thread_id) -> float32 image.
+    image_ids: Whether to also return each row's image id.
 
   Returns:
-    (images, input_seqs, target_seqs, input_mask) as
+    (images, input_seqs, target_seqs, input_mask[, image_ids]) as
     batch_with_dynamic_pad returns them.
   """
   input_queue = prefetch_input_data(
@@ -238,12 +251,13 @@ def caption_batches(reader, config, is_training, process_image):
       num_reader_threads=config.num_input_reader_threads)
   images_and_captions = []
   for thread_id in range(config.num_preprocess_threads):
-    encoded_image, caption = parse_sequence_example(
+    encoded_image, caption, *image_id = parse_sequence_example(
         input_queue.dequeue(),
         image_feature=config.image_feature_name,
-        caption_feature=config.caption_feature_name)
+        caption_feature=config.caption_feature_name,
+        image_id_feature=schema.IMAGE_ID_KEY if image_ids else None)
     image = process_image(encoded_image, thread_id=thread_id)
-    images_and_captions.append([image, caption])
+    images_and_captions.append([image, caption] + image_id)
   queue_capacity = 2 * config.num_preprocess_threads * config.batch_size
   return batch_with_dynamic_pad(images_and_captions,
                                 batch_size=config.batch_size,

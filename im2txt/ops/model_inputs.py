@@ -33,10 +33,13 @@ from im2txt.ops import inputs as input_ops
 # One batch: `images` float32 [batch, height, width, 3] or, when training
 # from cached features, `image_features` float32 [batch, 2048] (the other
 # one None); `input_seqs`, `target_seqs` int64 and `input_mask` int32, all
-# [batch, padded_length].
+# [batch, padded_length]; `image_ids` int64 [batch] when asked for (for
+# rewards against each image's references), else None.
 InputBatch = collections.namedtuple(
     "InputBatch",
-    ["images", "image_features", "input_seqs", "target_seqs", "input_mask"])
+    ["images", "image_features", "input_seqs", "target_seqs", "input_mask",
+     "image_ids"])
+InputBatch.__new__.__defaults__ = (None,)
 
 
 def process_image(config, is_training, encoded_image, thread_id=0):
@@ -52,29 +55,35 @@ def process_image(config, is_training, encoded_image, thread_id=0):
       image_format=config.image_format)
 
 
-def read_batch(config, is_training, features_file_pattern=""):
+def read_batch(config, is_training, features_file_pattern="",
+               image_ids=False):
   """Builds the reading pipeline and returns its InputBatch.
 
   Args:
     config: A ModelConfig (input_file_pattern, batch_size, queue sizes).
     is_training: Shuffled and distorted (training) or in order (eval).
     features_file_pattern: Read cached encoder outputs instead of images.
+    image_ids: Whether the batch carries its rows' image ids.
 
   Returns:
     An InputBatch of config.batch_size examples.
   """
   if features_file_pattern:
-    (features, input_seqs, target_seqs,
-     input_mask) = feature_inputs.feature_batches(
+    (features, input_seqs, target_seqs, input_mask,
+     *ids) = feature_inputs.feature_batches(
          features_file_pattern,
          batch_size=config.batch_size,
          feature_size=image_embedding.OUTPUT_SIZE,
          values_per_shard=config.values_per_input_shard,
          input_queue_capacity_factor=config.input_queue_capacity_factor,
-         num_parallel_calls=config.num_preprocess_threads)
-    return InputBatch(None, features, input_seqs, target_seqs, input_mask)
-  images, input_seqs, target_seqs, input_mask = input_ops.caption_batches(
-      tf.TFRecordReader(), config, is_training,
-      lambda encoded, thread_id: process_image(config, is_training, encoded,
-                                               thread_id))
-  return InputBatch(images, None, input_seqs, target_seqs, input_mask)
+         num_parallel_calls=config.num_preprocess_threads,
+         image_ids=image_ids)
+    return InputBatch(None, features, input_seqs, target_seqs, input_mask,
+                      *ids)
+  images, input_seqs, target_seqs, input_mask, *ids = (
+      input_ops.caption_batches(
+          tf.TFRecordReader(), config, is_training,
+          lambda encoded, thread_id: process_image(config, is_training,
+                                                   encoded, thread_id),
+          image_ids=image_ids))
+  return InputBatch(images, None, input_seqs, target_seqs, input_mask, *ids)

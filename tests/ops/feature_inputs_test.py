@@ -84,5 +84,20 @@ class FeatureInputsTest(tf.test.TestCase):
       self.assertEqual(crops_seen, {0, 1})
 
 
+  def testImageIdsNameTheRowsImages(self):
+    with tf.Graph().as_default():
+      batch = feature_inputs.feature_batches(
+          os.path.join(self.folder, "features-*"), batch_size=4,
+          feature_size=FEATURE_SIZE, values_per_shard=5,
+          input_queue_capacity_factor=2, num_parallel_calls=2,
+          image_ids=True)
+      self.assertEqual(len(batch), 5)
+      self.assertEqual(batch[4].dtype, tf.int64)
+      with self.session() as sess:
+        for _ in range(10):
+          features, _, _, _, image_ids = sess.run(batch)
+          self.assertEqual(list(image_ids),
+                           [int(f[0]) // 10 for f in features])
+
 if __name__ == "__main__":
   tf.test.main()
