@@ -189,7 +189,7 @@ def _loop(supervisor, built, global_step, number_of_steps, log_every_n_steps,
   except BaseException:
     supervisor.request_stop()
     supervisor.stop(close_summary_writer=True, ignore_live_threads=True)
-    _close(sess)
+    _close(sess, master)
     raise
   # The threads stop (closing their queues, some on the parameter servers)
   # before this worker tells the parameter servers it is done.
@@ -197,14 +197,19 @@ def _loop(supervisor, built, global_step, number_of_steps, log_every_n_steps,
   supervisor.stop(close_summary_writer=True, ignore_live_threads=True)
   for op in done_ops:
     sess.run(op)
-  _close(sess)
+  _close(sess, master)
   return steps, loss, step
 
 
-def _close(sess, timeout_secs=STOP_GRACE_SECS):
-  """Closes the session, or gives up after `timeout_secs`: closing a
-  session of a cluster whose parameter server is gone (lost, or exited
-  once every worker was done) waits for it forever."""
+def _close(sess, master, timeout_secs=STOP_GRACE_SECS):
+  """Closes the session. In a cluster (a `master` target), gives up after
+  `timeout_secs`: closing a session of a cluster whose parameter server is
+  gone (lost, or exited once every worker was done) waits for it forever.
+  In one process it waits for the close however long it takes (a loaded
+  machine): a session left open while the interpreter exits aborts it."""
+  if not master:
+    sess.close()
+    return
   closer = threading.Thread(target=sess.close, daemon=True)
   closer.start()
   closer.join(timeout_secs)
