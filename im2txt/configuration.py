@@ -219,6 +219,13 @@ class TrainingConfig(_ConfigBase):
     self.scheduled_sampling_min_truth_probability = 0.75
     self.scheduled_sampling_start_step = 0
 
+    # Self-critical training (train --self_critical, the encoder frozen; off
+    # by default): a constant learning rate of the same optimizer, and the
+    # words decoded per sampled or greedy caption, the end word included
+    # (see im2txt/self_critical.py).
+    self.self_critical_learning_rate = 0.02
+    self.self_critical_max_caption_length = 20
+
 
 def save_configs(train_dir, model_config, training_config=None):
   """Writes the configurations as JSON into `train_dir` (atomically).

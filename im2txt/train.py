@@ -35,6 +35,11 @@ schedule and checkpoint layout (the encoder's variables are saved
 unchanged), so phase 2, evaluate and run_inference continue from its
 checkpoints. The features must come from the encoder this run restores: the
 latest checkpoint in train_dir, or --inception_checkpoint_file at step 0.
+
+Self-critical training (optional third phase, after phase 1 or 2): the same
+command with --self_critical --vocab_file=... (and --train_inception=false)
+and a larger --number_of_steps; rewards are CIDEr-D against the training
+records' references (see im2txt/self_critical.py).
 """
 
 import contextlib
@@ -55,10 +60,12 @@ from im2txt import configuration
 from im2txt import dir_lock
 from im2txt import file_io
 from im2txt import model_deploy
+from im2txt import self_critical
 from im2txt import trainer
 from im2txt import training
 from im2txt import training_checks
 from im2txt.ops import image_embedding
+from im2txt.inference_utils import vocabulary
 from im2txt.ops import scheduled_sampling
 
 FLAGS = flags.FLAGS
@@ -88,6 +95,20 @@ def define_flags():
                        "schedule of the TrainingConfig's scheduled_sampling_* "
                        "fields (--training_config_file); TensorBoard shows "
                        "scheduled_sampling/truth_probability.")
+  flags.DEFINE_boolean("self_critical", False,
+                       "Self-critical training (a third phase, the encoder "
+                       "frozen): the loss is the policy gradient of sampled "
+                       "captions' CIDEr-D minus the greedy caption's, at the "
+                       "TrainingConfig's self_critical_learning_rate. Needs "
+                       "--vocab_file and a trained checkpoint in train_dir.")
+  flags.DEFINE_string("vocab_file", "",
+                      "Self-critical only: the word_counts.txt of the "
+                      "records (ids -> words for the rewards).")
+  flags.DEFINE_string("self_critical_references", "",
+                      "Self-critical only: the training records whose "
+                      "captions are the references (default: "
+                      "--input_file_pattern; needed with "
+                      "--features_file_pattern).")
   flags.DEFINE_integer("number_of_steps", 1000000,
                        "Global step at which training stops (absolute).")
   flags.DEFINE_integer("log_every_n_steps", 1,
@@ -204,6 +225,8 @@ def main(unused_argv):
                        "(--input_file_pattern) and --train_inception=true.")
     if FLAGS.scheduled_sampling:
       scheduled_sampling.check_config(training_config)
+    if FLAGS.self_critical:
+      _check_self_critical_flags()
     # Before any work; the model checks the same when it is built.
     image_embedding.check_encoder_dtype(
         FLAGS.encoder_dtype, FLAGS.train_inception, features)
@@ -227,6 +250,53 @@ def main(unused_argv):
   finally:
     if is_chief:
       lock.release()
+
+
+def _check_self_critical_flags():
+  """Raises ValueError if --self_critical cannot run with these flags."""
+  if FLAGS.train_inception or FLAGS.scheduled_sampling:
+    raise ValueError("--self_critical keeps the encoder frozen and decodes "
+                     "its own samples: drop --train_inception and "
+                     "--scheduled_sampling.")
+  if not FLAGS.vocab_file:
+    raise ValueError("--self_critical needs --vocab_file (the "
+                     "word_counts.txt of the training records).")
+  if FLAGS.features_file_pattern and not FLAGS.self_critical_references:
+    raise ValueError("--self_critical with --features_file_pattern needs "
+                     "--self_critical_references: the training records "
+                     "whose captions are the references.")
+  vocabulary.Vocabulary(FLAGS.vocab_file)  # Readable, with <S> and </S>.
+
+
+def _self_critical_rewards(train_dir):
+  """The CaptionRewards of --self_critical (None without it); the
+  references are cached in train_dir when it is given (the chief)."""
+  if not FLAGS.self_critical:
+    return None
+  pattern = FLAGS.self_critical_references or FLAGS.input_file_pattern
+  try:
+    references = self_critical.load_references(pattern, train_dir)
+  except self_critical.ReferencesError as e:
+    sys.exit("train: error: %s" % e)
+  return self_critical.CaptionRewards(
+      references, vocabulary.Vocabulary(FLAGS.vocab_file),
+      "the records matching %s" % pattern)
+
+
+def _warn_if_untrained(latest):
+  """Self-critical rewards of a decoder that has not learned captions yet
+  are noise: says so (the run still starts, as asked)."""
+  if not FLAGS.self_critical:
+    return
+  step = checkpoints.global_step(latest) if latest else 0
+  if step == 0:
+    tf.logging.warning(
+        "--self_critical starts from %s: that decoder has never been "
+        "trained, so its sampled and greedy captions are noise and the "
+        "CIDEr rewards are meaningless. Train phase 1 (and 2) first, then "
+        "continue the same train_dir with --self_critical.",
+        "the step-0 checkpoint %s" % latest if latest else
+        "no checkpoint in train_dir")
 
 
 def _serve(task):
@@ -257,7 +327,8 @@ def _train_worker(train_dir, model_config, training_config, features, task,
   built = training.build_training_graph(
       model_config, training_config, FLAGS.train_inception,
       features_file_pattern=features, encoder_dtype=FLAGS.encoder_dtype,
-      deploy=deploy, sync=sync, scheduled_sampling=FLAGS.scheduled_sampling)
+      deploy=deploy, sync=sync, scheduled_sampling=FLAGS.scheduled_sampling,
+      self_critical_rewards=_self_critical_rewards(""))
   _run(built, train_dir, None, task, deploy, _connect(task))
 
 
@@ -338,12 +409,14 @@ def _train(train_dir, model_config, training_config, features, task, deploy,
           step, FLAGS.number_of_steps)
       return
 
+  _warn_if_untrained(latest)
   calibrate = not latest and not model_config.inception_checkpoint_file
   built = training.build_training_graph(
       model_config, training_config, FLAGS.train_inception,
       calibrate_encoder=calibrate and task is None,
       features_file_pattern=features, encoder_dtype=FLAGS.encoder_dtype,
-      deploy=deploy, sync=sync, scheduled_sampling=FLAGS.scheduled_sampling)
+      deploy=deploy, sync=sync, scheduled_sampling=FLAGS.scheduled_sampling,
+      self_critical_rewards=_self_critical_rewards(train_dir))
 
   init_fn = built.model.init_fn
   if latest:

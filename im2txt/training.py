@@ -39,6 +39,7 @@ from im2txt import configuration
 from im2txt import file_io
 from im2txt import legacy_checkpoints
 from im2txt import model_deploy
+from im2txt import self_critical as self_critical_lib
 from im2txt import show_and_tell_model
 from im2txt.data import records
 from im2txt.ops import feature_inputs
@@ -66,13 +67,16 @@ def build_configs(input_file_pattern, inception_checkpoint_file,
   return model_config, training_config
 
 
-def learning_rate_for(training_config, batch_size, train_inception):
+def learning_rate_for(training_config, batch_size, train_inception,
+                      self_critical=False):
   """Returns (learning_rate, learning_rate_decay_fn) for optimize_loss.
 
-  Phase 2 uses a constant fine-tuning rate. Phase 1 starts at
-  initial_learning_rate and halves (staircase) every num_epochs_per_decay
-  epochs of batch_size examples.
+  Phase 2 uses a constant fine-tuning rate, self-critical training its own
+  constant rate. Phase 1 starts at initial_learning_rate and halves
+  (staircase) every num_epochs_per_decay epochs of batch_size examples.
   """
+  if self_critical:
+    return tf.constant(training_config.self_critical_learning_rate), None
   if train_inception:
     return tf.constant(training_config.train_inception_learning_rate), None
   learning_rate = tf.constant(training_config.initial_learning_rate)
@@ -97,11 +101,12 @@ def learning_rate_for(training_config, batch_size, train_inception):
 # ShowAndTellModel; `total_loss` the loss the train op returns (the
 # word-weighted mean over clones); `summary_op` merges the summaries outside
 # clones 1..N-1; `sync_optimizer` is the SyncReplicasOptimizer or None, and
-# `sync` its SyncSettings.
+# `sync` its SyncSettings; `self_critical` the first clone's
+# self_critical.SelfCriticalLoss (None without self-critical training).
 TrainingGraph = collections.namedtuple(
     "TrainingGraph",
     ["graph", "model", "train_op", "saver", "calibration_ops", "total_loss",
-     "summary_op", "sync_optimizer", "sync", "clones"])
+     "summary_op", "sync_optimizer", "sync", "clones", "self_critical"])
 
 # SyncReplicasOptimizer settings: (replicas_to_aggregate, total_num_replicas).
 SyncSettings = collections.namedtuple(
@@ -111,7 +116,8 @@ SyncSettings = collections.namedtuple(
 def build_training_graph(model_config, training_config, train_inception,
                          calibrate_encoder=False, features_file_pattern="",
                          encoder_dtype="float32", deploy=None, sync=None,
-                         clone_batches=None, scheduled_sampling=False):
+                         clone_batches=None, scheduled_sampling=False,
+                         self_critical_rewards=None):
   """Builds the model (one or several clones), optimizer and saver in a new
   graph.
 
@@ -130,17 +136,30 @@ def build_training_graph(model_config, training_config, train_inception,
       giving each clone a fixed batch instead of reading records.
     scheduled_sampling: Whether the decoder reads its own samples on the
       training config's schedule (ops/scheduled_sampling.py).
+    self_critical_rewards: Self-critical training (the encoder frozen):
+      a self_critical.CaptionRewards; each clone's loss is then the policy
+      gradient of self_critical.build_loss, at the training config's
+      self_critical_learning_rate.
 
   Returns:
     A TrainingGraph.
   """
   deploy = deploy or model_deploy.deploy_config()
+  self_critical = self_critical_rewards is not None
+  if self_critical and (train_inception or scheduled_sampling):
+    raise ValueError("Self-critical training keeps the encoder frozen and "
+                     "decodes its own samples: it cannot be combined with "
+                     "--train_inception or --scheduled_sampling.")
   g = tf.Graph()
   with g.as_default():
     batch_for_clone = clone_batches
     if batch_for_clone is None and deploy.num_clones > 1:
       batch_for_clone = _shared_input_queue(model_config, features_file_pattern,
-                                            deploy)
+                                            deploy, image_ids=self_critical)
+    elif batch_for_clone is None and self_critical:
+      # The rewards need each row's image id.
+      batch_for_clone = lambda unused_index: model_inputs.read_batch(
+          model_config, True, features_file_pattern, image_ids=True)
 
     truth_probability_fn = None
     if scheduled_sampling:
@@ -156,10 +175,28 @@ def build_training_graph(model_config, training_config, train_inception,
           input_batch=batch_for_clone(index) if batch_for_clone else None,
           truth_probability_fn=truth_probability_fn)
       model.build()
+      if self_critical:
+        vocab = self_critical_rewards.vocab
+        self_critical_losses.append(self_critical_lib.build_loss(
+            model, model.input_batch.image_ids, self_critical_rewards,
+            vocab.start_id, vocab.end_id,
+            training_config.self_critical_max_caption_length,
+            add_summaries=index == 0))
       return model
 
+    self_critical_losses = []
     clones = model_deploy.create_clones(deploy, build_clone)
     model = clones[0].outputs
+    if self_critical:
+      losses = [sc.loss for sc in self_critical_losses]
+      # A clone's weight: its sampled words (the loss's denominator).
+      weights = [tf.reduce_sum(sc.decoded.sample_mask)
+                 for sc in self_critical_losses]
+    else:
+      losses = [c.outputs.total_loss for c in clones]
+      # A clone's target words: the sum of its loss weights (the mask).
+      weights = [tf.reduce_sum(c.outputs.target_cross_entropy_loss_weights)
+                 for c in clones]
     calibration_ops = []
     if calibrate_encoder:
       calibration_ops = image_embedding.batch_norm_calibration_updates(
@@ -168,8 +205,8 @@ def build_training_graph(model_config, training_config, train_inception,
     # step) on this process's CPU; variable updates go with the variables.
     with _device(model_deploy.inputs_device(deploy)):
       train_op, total_loss, sync_optimizer = _optimize(
-          deploy, clones, training_config, model_config.batch_size,
-          train_inception, sync)
+          deploy, clones, losses, weights, training_config,
+          model_config.batch_size, train_inception, sync, self_critical)
     summary_op = tf.summary.merge(
         model_deploy.first_clone_collection(tf.GraphKeys.SUMMARIES))
 
@@ -177,7 +214,8 @@ def build_training_graph(model_config, training_config, train_inception,
     saver = tf.train.Saver(
         max_to_keep=training_config.max_checkpoints_to_keep)
   return TrainingGraph(g, model, train_op, saver, calibration_ops, total_loss,
-                       summary_op, sync_optimizer, sync, clones)
+                       summary_op, sync_optimizer, sync, clones,
+                       (self_critical_losses or [None])[0])
 
 
 def _device(name):
@@ -185,11 +223,13 @@ def _device(name):
   return tf.device(name) if name else contextlib.nullcontext()
 
 
-def _shared_input_queue(model_config, features_file_pattern, deploy):
+def _shared_input_queue(model_config, features_file_pattern, deploy,
+                        image_ids=False):
   """One reading pipeline on this process's CPU, into a queue of whole
   batches; returns a function giving each clone its own dequeued batch."""
   with tf.device(model_deploy.inputs_device(deploy)):
-    batch = model_inputs.read_batch(model_config, True, features_file_pattern)
+    batch = model_inputs.read_batch(model_config, True, features_file_pattern,
+                                    image_ids=image_ids)
     tensors = {k: v for k, v in batch._asdict().items() if v is not None}
     queue = prefetch_queue.prefetch_queue(
         tensors, capacity=2 * deploy.num_clones, dynamic_pad=True,
@@ -203,11 +243,12 @@ def _shared_input_queue(model_config, features_file_pattern, deploy):
   return dequeue
 
 
-def _optimize(deploy, clones, training_config, batch_size, train_inception,
-              sync):
+def _optimize(deploy, clones, losses, weights, training_config, batch_size,
+              train_inception, sync, self_critical=False):
   """The update of the original's optimize_loss (learning rate and its
   decay, gradient clipping by global norm, the same summary tags), from the
-  gradients of all clones; with `sync`, through a SyncReplicasOptimizer.
+  gradients of all clones' `losses` (each clone weighted by its `weights`
+  share); with `sync`, through a SyncReplicasOptimizer.
 
   Returns:
     (train_op, total_loss, sync_optimizer or None)
@@ -215,8 +256,8 @@ def _optimize(deploy, clones, training_config, batch_size, train_inception,
   model = clones[0].outputs
   global_step = model.global_step
   with tf.variable_scope("OptimizeLoss"):
-    learning_rate, decay_fn = learning_rate_for(training_config, batch_size,
-                                                train_inception)
+    learning_rate, decay_fn = learning_rate_for(
+        training_config, batch_size, train_inception, self_critical)
     if decay_fn is not None:
       learning_rate = decay_fn(learning_rate, global_step)
     tf.summary.scalar("learning_rate", learning_rate)
@@ -228,10 +269,6 @@ def _optimize(deploy, clones, training_config, batch_size, train_inception,
           optimizer, replicas_to_aggregate=sync.replicas_to_aggregate,
           total_num_replicas=sync.total_num_replicas)
 
-    losses = [c.outputs.total_loss for c in clones]
-    # A clone's target words: the sum of its loss weights (the mask).
-    weights = [tf.reduce_sum(c.outputs.target_cross_entropy_loss_weights)
-               for c in clones]
     total_loss, grads_and_vars = model_deploy.clone_gradients(
         deploy, clones, optimizer, losses, weights)
     gradients, variables = zip(*grads_and_vars)

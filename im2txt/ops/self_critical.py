@@ -12,9 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ==============================================================================
-"""Self-critical sequence training (Rennie et al. 2017) for the decoder.
-
-WORK IN PROGRESS (branch wip/self-critical): the decoder part, untested.
+"""Self-critical sequence training (Rennie et al. 2017): the decoding and
+the loss (the rewards and the phase: im2txt/self_critical.py).
 
 For each image the decoder samples a caption from its own softmax and
 decodes a greedy one; the reward of the sample is its CIDEr-D against the
