@@ -155,12 +155,14 @@ class SavedModelExportTest(testing_utils.TinyDataTestCase):
             captioning.caption_words(caption, vocab)))
         np.testing.assert_allclose(got["log_probabilities"][i][j],
                                    caption.logprob, rtol=1e-5)
-    # The two-step protocol gives the inference graph's tensors.
+    # The two-step protocol gives the inference graph's tensors. States are
+    # in [-1, 1]; the encoder runs in another process, whose convolution
+    # kernels may sum in another order (seen: 4e-6 on a state of 0.027).
     np.testing.assert_allclose(got["initial_state"], state, rtol=1e-5,
-                               atol=1e-6)
+                               atol=1e-5)
     np.testing.assert_allclose(got["softmax"], softmax, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(got["step_state"], step_state, rtol=1e-5,
-                               atol=1e-6)
+                               atol=1e-5)
     # And the run_inference binary prints these captions.
     result = testing_utils.run_module("im2txt.run_inference", [
         "--checkpoint_path=" + self.train_dir,

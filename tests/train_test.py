@@ -120,9 +120,11 @@ class TrainTest(testing_utils.TinyDataTestCase):
     self.assertTrue(values, "no scheduled-sampling summary written")
     for step, value in values:
       # The Supervisor's summary thread reads the global step beside the
-      # training thread: the value may be of a step or two around it.
+      # training thread, after the summary's own forward pass has waited
+      # for a batch: on a loaded machine the value can be of a few steps
+      # before the recorded one (seen: 4 steps).
       near = [scheduled_sampling.schedule_value(config, s)
-              for s in range(max(0, step - 3), step + 4)]
+              for s in range(max(0, step - 8), step + 3)]
       self.assertTrue(any(abs(value - p) < 1e-5 for p in near),
                       (step, value, near))
     self.assertLess(min(v for _, v in values), 1.0)
