@@ -96,6 +96,13 @@ def rename(src, dst):
     _gfile().rename(src, dst, overwrite=True)
 
 
+def getsize(path):
+  """The size of a file in bytes, without reading it."""
+  if is_local(path):
+    return os.path.getsize(path)
+  return _gfile().stat(path).length
+
+
 def read_bytes(path):
   """The contents of a file as bytes.
 

@@ -65,9 +65,7 @@ class ReferencesError(ValueError):
 
 
 def _fingerprint(files):
-  return [[os.path.basename(f), len(file_io.read_bytes(f))
-           if not file_io.is_local(f) else os.path.getsize(f)]
-          for f in files]
+  return [[os.path.basename(f), file_io.getsize(f)] for f in files]
 
 
 def load_references(file_pattern, train_dir=""):
