@@ -24,6 +24,7 @@ REQUIRED_PACKAGES = [
     "numpy>=1.26,<3",
     "absl-py>=2.1,<3",
     "pillow>=10,<14",
+    "google-crc32c>=1.5,<2",
     "pycocoevalcap==1.2",
     "pycocotools>=2.0.8,<3",
 ]

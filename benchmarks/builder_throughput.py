@@ -1,46 +1,56 @@
 #!/usr/bin/env python3
 # Copyright 2026 The im2txt Authors. Licensed under the Apache License 2.0.
-"""Throughput of the MSCOCO builder (build_mscoco_data) on demo data.
+"""Throughput and memory of the MSCOCO builder (build_mscoco_data).
 
 Draws demo scenes at MSCOCO-like size (640 x 480) with per-pixel noise, so
-that the JPEGs cost about as much to decode as photographs (~100-200 KB),
-then times the builder end to end at 1 and 2 threads, with 2 worker
-processes (--parallelism=processes, their start-up included), and once more
-with the image cache disabled (decoding every image once per caption, as
-the original builder does). Each configuration runs --repeats times into a
-fresh output folder; the table gives the median.
+that the JPEGs cost about as much to decode as photographs (~150 KB), then
+runs the builder's command line on them, each configuration as its own
+process (start-up and imports included, as a user sees it), and measures
+the wall time and the peak resident memory of its whole process tree:
 
-  python3 benchmarks/builder_throughput.py [--num_images=300] [--repeats=3]
-      [--skip_no_cache]
+  original work   original_work_builder.py: 2 threads doing what the
+                  original builder does (TensorFlow imported, every image
+                  decoded by TensorFlow once per caption, tf.train protocol
+                  buffers); the baseline of the ratios
+  default         build_mscoco_data --num_threads=2, nothing else
+  threads         --parallelism=threads
+  processes       --parallelism=processes
+
+Each configuration runs --repeats times, interleaved, into a fresh output
+folder; the table gives medians. The images are made once per --work_dir.
+
+  python3 benchmarks/builder_throughput.py [--num_images=500] [--repeats=3]
+      [--work_dir=/tmp/im2txt_builder_bench]
 """
 
 import argparse
 import io
+import json
 import os
 import platform
 import shutil
 import statistics
 import sys
-import tempfile
-import time
 
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                os.pardir))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, os.pardir))
+sys.path.insert(0, HERE)
 
-from im2txt.data import image_checks  # noqa: E402
-from im2txt.data import mscoco_builder  # noqa: E402
 from im2txt.data import demo_data  # noqa: E402
 
+import process_stats  # noqa: E402  (same folder)
 
-class _NoCache(image_checks.ImageCache):
-  """Decodes every image once per caption (the original builder's work)."""
-
-  def load(self, filename, decoder):
-    with open(filename, "rb") as f:
-      return decoder.prepare(f.read())
+CONFIGURATIONS = (
+    ("original work", [os.path.join(HERE, "original_work_builder.py")]),
+    ("default", ["-m", "im2txt.data.build_mscoco_data"]),
+    ("threads", ["-m", "im2txt.data.build_mscoco_data",
+                 "--parallelism=threads"]),
+    ("processes", ["-m", "im2txt.data.build_mscoco_data",
+                   "--parallelism=processes"]),
+)
 
 
 def _add_noise(image_dir, rng):
@@ -55,82 +65,94 @@ def _add_noise(image_dir, rng):
       f.write(buffer.getvalue())
 
 
-def _time_build(paths, root, num_threads, cache, parallelism="threads"):
-  """Runs the builder into a fresh folder; returns (seconds, report)."""
-  out = tempfile.mkdtemp(dir=root)
-  devnull = open(os.devnull, "w")
-  stdout, sys.stdout = sys.stdout, devnull
-  start = time.perf_counter()
-  try:
-    # Shard counts divisible by both thread counts.
-    report = mscoco_builder.build(
-        output_dir=out, word_counts_output_file=os.path.join(out, "wc.txt"),
-        train_shards=4, val_shards=2, test_shards=2, num_threads=num_threads,
-        cache=cache, parallelism=parallelism, **paths)
-  finally:
-    elapsed = time.perf_counter() - start
-    sys.stdout = stdout
-    devnull.close()
+def make_images(work_dir, num_images):
+  """The noisy 640 x 480 demo images in the MSCOCO layout (made once per
+  work_dir, train2014 : val2014 = 4 : 1); returns the builder's paths."""
+  raw = os.path.join(work_dir, "raw-data-%d" % num_images)
+  done = os.path.join(raw, "done.txt")
+  paths = {}
+  if os.path.exists(done):
+    with open(done) as f:
+      return dict(line.rstrip("\n").split("=", 1) for line in f)
+  shutil.rmtree(raw, ignore_errors=True)
+  paths = demo_data.generate(raw, num_train_images=num_images * 4 // 5,
+                             num_val_images=num_images - num_images * 4 // 5,
+                             image_size=(640, 480), seed=1)
+  rng = np.random.default_rng(0)
+  for key in ("train_image_dir", "val_image_dir"):
+    _add_noise(paths[key], rng)
+  with open(done, "w") as f:
+    f.writelines("%s=%s\n" % kv for kv in sorted(paths.items()))
+  return paths
+
+
+def time_build(command, paths, out, num_threads=2):
+  """Runs one builder command into a fresh `out`.
+
+  Returns:
+    (seconds, peak tree MB, images in the splits).
+  """
+  shutil.rmtree(out, ignore_errors=True)
+  seconds, peak, _ = process_stats.run(
+      [sys.executable] + command + [
+          "--output_dir=" + out,
+          "--word_counts_output_file=" + os.path.join(out, "word_counts.txt"),
+          "--train_shards=4", "--val_shards=2", "--test_shards=2",
+          "--num_threads=%d" % num_threads] + [
+              "--%s=%s" % kv for kv in sorted(paths.items())])
+  with open(os.path.join(out, "build_report.json")) as f:
+    report = json.load(f)
+  images = sum(s["images"] for s in report["splits"].values())
   shutil.rmtree(out)
-  return elapsed, report
+  return seconds, peak, images
 
 
 def main():
   parser = argparse.ArgumentParser(
       description=__doc__.split("\n", maxsplit=1)[0])
-  parser.add_argument("--num_images", type=int, default=300,
-                      help="images in all (train2014 : val2014 = 2 : 1)")
+  parser.add_argument("--num_images", type=int, default=500,
+                      help="images in all (train2014 : val2014 = 4 : 1)")
   parser.add_argument("--repeats", type=int, default=3)
-  parser.add_argument("--skip_no_cache", action="store_true",
-                      help="leave out the slow no-cache row")
+  parser.add_argument("--work_dir", default="/tmp/im2txt_builder_bench")
+  parser.add_argument("--configurations", default="",
+                      help="comma-separated labels to run (default all)")
   args = parser.parse_args()
 
-  root = tempfile.mkdtemp(prefix="im2txt_builder_bench_")
-  try:
-    paths = demo_data.generate(os.path.join(root, "raw"),
-                               num_train_images=args.num_images * 2 // 3,
-                               num_val_images=args.num_images // 3,
-                               image_size=(640, 480), seed=1)
-    rng = np.random.default_rng(0)
-    for key in ("train_image_dir", "val_image_dir"):
-      _add_noise(paths[key], rng)
-    sizes = [os.path.getsize(os.path.join(paths["train_image_dir"], n))
-             for n in os.listdir(paths["train_image_dir"])]
-    print("machine: %s, %d CPUs, Python %s" % (
-        platform.processor() or platform.machine(), os.cpu_count(),
-        platform.python_version()))
-    print("data: %d images of 640x480, median JPEG %.0f KB" % (
-        args.num_images, statistics.median(sizes) / 1024))
+  os.makedirs(args.work_dir, exist_ok=True)
+  paths = make_images(args.work_dir, args.num_images)
+  sizes = [os.path.getsize(os.path.join(paths["train_image_dir"], n))
+           for n in os.listdir(paths["train_image_dir"])]
+  print("machine: %s, %d CPUs, Python %s" % (
+      platform.processor() or platform.machine(), os.cpu_count(),
+      platform.python_version()))
+  print("data: %d images of 640x480, median JPEG %.0f KB" % (
+      args.num_images, statistics.median(sizes) / 1024))
+  wanted = [c for c in CONFIGURATIONS if not args.configurations or
+            c[0] in args.configurations.split(",")]
+  times = {label: [] for label, _ in wanted}
+  peaks = {label: [] for label, _ in wanted}
+  images = 0
+  for _ in range(args.repeats):  # Interleaved: the machine's noise is shared.
+    for label, command in wanted:
+      seconds, peak, images = time_build(
+          command, paths, os.path.join(args.work_dir, "out"))
+      times[label].append(seconds)
+      peaks[label].append(peak)
+      print("  %s: %.2f s, %.0f MB" % (label, seconds, peak), flush=True)
 
-    rows = []
-    for label, threads, parallelism, cache in (
-        ("1 thread", 1, "threads", None),
-        ("2 threads", 2, "threads", None),
-        ("2 processes", 2, "processes", None),
-        ("2 threads, no image cache", 2, "threads", "none")):
-      if cache == "none" and args.skip_no_cache:
-        continue
-      times = []
-      report = None
-      for _ in range(args.repeats):
-        elapsed, report = _time_build(
-            paths, root, threads, _NoCache() if cache == "none" else None,
-            parallelism)
-        times.append(elapsed)
-      pairs = sum(s["pairs_written"] for s in report["splits"].values())
-      images = sum(s["images"] for s in report["splits"].values())
-      median = statistics.median(times)
-      rows.append((label, median, images / median, pairs / median))
-
-    base = rows[0][1]
-    print()
-    print("| builder | median s | images/s | pairs/s | speed vs 1 thread |")
-    print("|---|---|---|---|---|")
-    for label, median, ips, pps in rows:
-      print("| %s | %.2f | %.1f | %.1f | %.2fx |" % (label, median, ips, pps,
-                                                   base / median))
-  finally:
-    shutil.rmtree(root)
+  base = wanted[0][0]
+  base_s, base_mb = (statistics.median(times[base]),
+                     statistics.median(peaks[base]))
+  print()
+  print("| builder | median s | images/s | peak MB (tree) | speed vs %s | "
+        "memory vs %s |" % (base, base))
+  print("|---|---|---|---|---|---|")
+  for label, _ in wanted:
+    median, peak = statistics.median(times[label]), statistics.median(
+        peaks[label])
+    print("| %s | %.2f | %.1f | %.0f | %.2fx | %.2fx |" % (
+        label, median, images / median, peak, base_s / median,
+        peak / base_mb))
 
 
 if __name__ == "__main__":

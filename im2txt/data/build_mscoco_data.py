@@ -113,12 +113,13 @@ def define_flags():
                       "instead of the original's split of val2014.")
   flags.DEFINE_integer("num_threads", 8,
                        "Number of workers to preprocess the images.")
-  flags.DEFINE_enum("parallelism", "processes", mscoco_builder.PARALLELISM,
+  flags.DEFINE_enum("parallelism", "auto", mscoco_builder.PARALLELISM,
                     "How the --num_threads workers run: 'processes' (each "
-                    "its own Python and TensorFlow, about 3 s to start; "
-                    "scales with cores) or 'threads' of this process (the "
-                    "original; Python's lock limits it to 1.1-1.5x at 2). "
-                    "The output is the same.")
+                    "its own Python, about 1 s to start; scales with "
+                    "cores), 'threads' of this process (the original; "
+                    "Python's lock limits them), or 'auto': processes from "
+                    "%d images on, else threads. The output is the same."
+                    % mscoco_builder.AUTO_PROCESSES_MIN_IMAGES)
 
 
 def main(unused_argv):

@@ -37,9 +37,7 @@ import os
 
 import numpy as np
 
-import im2txt  # noqa: F401  pylint: disable=unused-import
-import tensorflow.compat.v1 as tf
-
+from im2txt import file_io
 from im2txt.data import vocab_builder
 
 ImageMetadata = collections.namedtuple("ImageMetadata",
@@ -75,10 +73,12 @@ def load_captions_json(captions_file):
     CaptionsFileError: If the file is missing or not in the MSCOCO format.
   """
   try:
-    with tf.gfile.GFile(captions_file, "rb") as f:
-      data = json.loads(f.read().decode("utf-8"))
-  except tf.errors.NotFoundError:
+    data = json.loads(file_io.read_bytes(captions_file).decode("utf-8"))
+  except FileNotFoundError:
     raise CaptionsFileError("%s: captions file not found" % captions_file)
+  except IsADirectoryError:
+    raise CaptionsFileError("%s: a directory, not a captions file"
+                            % captions_file)
   except UnicodeDecodeError as e:
     raise CaptionsFileError("%s: not UTF-8 text (%s)" % (captions_file, e))
   except ValueError as e:

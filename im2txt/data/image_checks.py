@@ -14,12 +14,17 @@
 # ==============================================================================
 """Checking and converting the builder's images.
 
-Each image is decoded once with TensorFlow's decoders: a JPEG that decodes
-to 3 channels is stored byte for byte; PNG, GIF and BMP (even named .jpg)
-are re-encoded as RGB JPEG; anything else is a BadImageError with the
-reason. ``ImageCache`` remembers each file's verdict, since an image has one
-record per caption in several shards; ``validate_images`` gives the
-verdicts of a list of files (a worker process's task).
+Each image is decoded once: a JPEG that decodes to 3 channels is stored
+byte for byte; PNG, GIF and BMP (even named .jpg) are re-encoded as RGB
+JPEG; anything else is a BadImageError with the reason. A JPEG is first
+decoded with Pillow (libjpeg-turbo, as TensorFlow's decoder, but without
+importing TensorFlow): a complete RGB or grayscale decode whose markers
+reach the end-of-image marker is accepted; anything else (an error, a
+truncated file, CMYK) gets the verdict of TensorFlow's decoders, which also
+do every conversion, so a builder of clean MSCOCO JPEGs never imports
+TensorFlow. ``ImageCache`` remembers each file's verdict, since an image
+has one record per caption in several shards; ``validate_images`` gives
+the verdicts of a list of files (a worker process's task).
 
 Hostile input is refused before it costs anything: ``read_image_file``
 reads only regular files (a directory, FIFO or device named as an image is
@@ -38,10 +43,8 @@ import warnings
 
 from PIL import Image
 
-import im2txt  # noqa: F401  pylint: disable=unused-import
-import tensorflow.compat.v1 as tf
-
 from im2txt import file_io
+from im2txt.data import schema
 
 # JPEG quality of images converted from other formats.
 CONVERTED_JPEG_QUALITY = 95
@@ -100,6 +103,7 @@ def read_image_file(path):
         return f.read()
     except OSError as e:
       raise BadImageError("cannot read the file (%s)" % e.strerror)
+  tf = schema._tf()  # pylint: disable=protected-access
   try:
     if tf.io.gfile.isdir(path):
       raise BadImageError("a directory, not an image file")
@@ -148,15 +152,82 @@ def decoder_message(error):
   return reasons[-1] if reasons else (lines[0] if lines else repr(error))
 
 
-class ImageDecoder(object):
-  """Validates images with TensorFlow's decoders; one instance per thread.
+def jpeg_reaches_end_marker(data):
+  """Whether a walk over the JPEG's markers, as libjpeg reads them, finds
+  the end-of-image marker within the data.
 
-  Each instance owns a small graph and a single-threaded session, so that
-  threads decode in parallel and the builder works whatever the process's
-  eager or graph mode.
+  TensorFlow's decoder fails when libjpeg must read past the data to find
+  the end of the image (a corrupt segment length, a lost end marker);
+  Pillow stops once it has its pixels. Segments are skipped by their
+  lengths; entropy-coded data runs to the next marker that is not a stuffed
+  0xFF00, a restart marker or fill bytes; garbage between segments is
+  skipped to the next marker, as libjpeg does.
+  """
+  end = len(data)
+  pos = 2  # After the start-of-image marker.
+  while True:
+    pos = data.find(b"\xff", pos)
+    while 0 <= pos < end - 1 and data[pos + 1] in (0x00, 0xff):
+      pos = data.find(b"\xff", pos + 1)
+    if pos < 0 or pos >= end - 1:
+      return False
+    marker = data[pos + 1]
+    if marker == 0xd9:
+      return True
+    if 0xd0 <= marker <= 0xd7 or marker == 0x01:  # Restart, TEM: no length.
+      pos += 2
+      continue
+    if pos + 4 > end:
+      return False
+    length = (data[pos + 2] << 8) | data[pos + 3]
+    if length < 2:
+      return False
+    pos += 2 + length
+    if pos > end:
+      return False
+
+
+def pillow_decodes_jpeg(encoded_image):
+  """Whether Pillow decodes these JPEG bytes completely to RGB or grayscale,
+  and their markers reach the end-of-image marker (jpeg_reaches_end_marker).
+
+  Pillow releases Python's lock while it decodes, so threads decode in
+  parallel. False is no verdict: TensorFlow's decoder decides then.
+  """
+  if not jpeg_reaches_end_marker(encoded_image):
+    return False
+  try:
+    with warnings.catch_warnings():
+      warnings.simplefilter("ignore")
+      with Image.open(io.BytesIO(encoded_image)) as image:
+        if image.format != "JPEG" or image.mode not in ("RGB", "L"):
+          return False
+        image.load()  # A truncated file raises here.
+    return True
+  except Exception:  # pylint: disable=broad-except
+    return False
+
+
+class ImageDecoder(object):
+  """Validates images; one instance per thread.
+
+  Clean JPEGs are checked with Pillow (pillow_decodes_jpeg); the rest with
+  TensorFlow's decoders, in a small graph and single-threaded session of
+  this instance made at the first such image (so that threads decode in
+  parallel and the builder works whatever the process's eager or graph
+  mode, and a builder that never needs it never imports TensorFlow).
   """
 
   def __init__(self):
+    self._sess = None
+    self._graph = self._encoded = self._jpeg_shape = None
+    self._reencoded = self._errors = None
+
+  def _session(self):
+    """The TensorFlow graph and session, made on first use."""
+    if self._sess is not None:
+      return self._sess
+    tf = schema._tf()  # pylint: disable=protected-access
     self._graph = tf.Graph()
     with self._graph.as_default():
       self._encoded = tf.placeholder(dtype=tf.string, shape=[])
@@ -170,6 +241,8 @@ class ImageDecoder(object):
     config = tf.ConfigProto(intra_op_parallelism_threads=1,
                             inter_op_parallelism_threads=1)
     self._sess = tf.Session(graph=self._graph, config=config)
+    self._errors = tf.errors.OpError
+    return self._sess
 
   def prepare(self, encoded_image):
     """Returns the bytes to store for an image and whether it was converted.
@@ -188,22 +261,27 @@ class ImageDecoder(object):
     if fmt is None:
       raise BadImageError("not a JPEG, PNG, GIF or BMP image")
     check_image_pixels(encoded_image)
+    if fmt == "jpeg" and pillow_decodes_jpeg(encoded_image):
+      return encoded_image, False
+    sess = self._session()
     try:
       if fmt == "jpeg":
-        shape = self._sess.run(self._jpeg_shape,
-                               feed_dict={self._encoded: encoded_image})
+        shape = sess.run(self._jpeg_shape,
+                         feed_dict={self._encoded: encoded_image})
         if shape[2] != 3:
           raise BadImageError("decoded to %d channels, expected 3" % shape[2])
         return encoded_image, False
-      converted = self._sess.run(self._reencoded,
-                                 feed_dict={self._encoded: encoded_image})
+      converted = sess.run(self._reencoded,
+                           feed_dict={self._encoded: encoded_image})
       return converted, True
-    except tf.errors.OpError as e:
+    except self._errors as e:
       raise BadImageError("invalid %s data (%s)"
                           % (fmt.upper(), decoder_message(e)))
 
   def close(self):
-    self._sess.close()
+    if self._sess is not None:
+      self._sess.close()
+      self._sess = None
 
 
 class ImageCache(object):

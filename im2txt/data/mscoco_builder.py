@@ -126,7 +126,22 @@ def remove_leftovers(output_dir):
         % (len(leftovers), ", ".join(leftovers[:5])))
   return len(leftovers)
 # How the workers run (see build()).
-PARALLELISM = ("processes", "threads")
+PARALLELISM = ("auto", "processes", "threads")
+
+# "auto" runs the workers as processes from this many images on, as threads
+# below. Measured on 2 cores (benchmarks/builder_throughput.py): threads
+# were 1.13x as fast at 500 images, processes 1.26x at 20,000; a line
+# through both puts the crossing near 800 images (processes cost about a
+# second more to start, then save about 1.5 ms per image).
+AUTO_PROCESSES_MIN_IMAGES = 1000
+
+
+def choose_parallelism(parallelism, num_images):
+  """The workers' kind for `parallelism` ("auto": by the number of images)."""
+  if parallelism != "auto":
+    return parallelism
+  return ("processes" if num_images >= AUTO_PROCESSES_MIN_IMAGES
+          else "threads")
 
 
 def summarize_skips(split_stats):
@@ -147,7 +162,7 @@ def build(train_image_dir, val_image_dir, train_captions_file,
           val_captions_file, output_dir, word_counts_output_file,
           train_shards=256, val_shards=4, test_shards=8, start_word="<S>",
           end_word="</S>", min_word_count=4, num_threads=8, cache=None,
-          parallelism="threads",
+          parallelism="auto",
           max_caption_tokens=captions_metadata.MAX_CAPTION_TOKENS,
           split_file=""):
   """Runs the whole conversion. Returns the report dict (also written).
@@ -164,13 +179,15 @@ def build(train_image_dir, val_image_dir, train_captions_file,
   decoded; see ImageCache.
 
   `parallelism` says how the num_threads workers run: "threads" of this
-  process (the original), or "processes": up to num_threads worker
-  processes (no more than processors), started once both captions files
-  have loaded ("spawn": each imports TensorFlow, a few CPU-seconds) and used
-  for the tokenization, the image checks and the shard writing. Processes
-  are not held back by Python's global lock, which threads are for
-  everything but the decoding. The output is the same either way. Worker
-  processes stop by themselves if this process dies.
+  process (the original), "processes": up to num_threads worker processes
+  (no more than processors), started once both captions files have loaded
+  ("spawn": each starts its own Python, about a second, without
+  TensorFlow) and used for the tokenization, the image checks and the
+  shard writing, or "auto" (the default): processes from
+  AUTO_PROCESSES_MIN_IMAGES images on, threads below. Processes are not
+  held back by Python's global lock, which threads are for everything but
+  the decoding. The output is the same either way. Worker processes stop
+  by themselves if this process dies.
 
   Raises:
     captions_metadata.CaptionsFileError: If a captions file is malformed,
@@ -201,6 +218,8 @@ def build(train_image_dir, val_image_dir, train_captions_file,
         "%d image ids are in both %s and %s (e.g. %s): a record's image id "
         "would name two images." % (len(in_both), train_captions_file,
                                     val_captions_file, in_both[:10]))
+  num_images = sum(len(data["images"]) for data, _, _ in captions)
+  parallelism = choose_parallelism(parallelism, num_images)
   manifest = make_manifest(
       train_captions_file, val_captions_file, train_image_dir, val_image_dir,
       word_counts_output_file, dict(
@@ -233,7 +252,10 @@ def _build_with_workers(captions, output_dir, word_counts_output_file,
   num_processes = min(num_threads, os.cpu_count() or 1)
   pool = None
   if parallelism == "processes" and num_processes > 1:
+    log("Workers: %d processes." % num_processes)
     pool = shard_writer.ProcessPool(num_processes)
+  else:
+    log("Workers: %d threads." % num_threads)
   try:
     return _build(captions, output_dir, word_counts_output_file, train_shards,
                   val_shards, test_shards, start_word, end_word,

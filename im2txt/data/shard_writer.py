@@ -35,13 +35,10 @@ import time
 
 import numpy as np
 
-import im2txt  # noqa: F401  pylint: disable=unused-import
-import tensorflow.compat.v1 as tf
-
 from im2txt import file_io
 from im2txt.data import captions_metadata
 from im2txt.data import image_checks
-from im2txt.data import schema
+from im2txt.data import record_io
 from im2txt.data.captions_metadata import log
 from im2txt.data.captions_metadata import now
 
@@ -105,7 +102,7 @@ def _process_image_files(thread_index, ranges, name, images, word_counts,
     else:
       shard_stats = {"written": 0, "skipped": [], "converted": []}
       tmp_file = "%s.tmp-%d" % (output_file, os.getpid())
-      writer = tf.python_io.TFRecordWriter(tmp_file)
+      writer = record_io.RecordWriter(tmp_file)
       for i in images_in_shard:
         image = images[i]
         try:
@@ -120,12 +117,11 @@ def _process_image_files(thread_index, ranges, name, images, word_counts,
           if converted:
             shard_stats["converted"].append(image.filename)
           caption = image.captions[0]
-          example = schema.make_sequence_example(
+          # The same bytes from every process (threads, worker processes, a
+          # rerun): SerializeToString(deterministic=True) of the record.
+          writer.write(record_io.serialize_sequence_example(
               image.image_id, image_bytes, caption,
-              [word_counts.word_to_id(w) for w in caption])
-          # Deterministic: map entries in key order, so that every process
-          # (threads, worker processes, a rerun) writes the same bytes.
-          writer.write(example.SerializeToString(deterministic=True))
+              [word_counts.word_to_id(w) for w in caption]))
           shard_stats["written"] += 1
         counter += 1
         if not counter % 1000:
@@ -149,7 +145,7 @@ def _process_image_files(thread_index, ranges, name, images, word_counts,
 
 
 def _start_worker():
-  """First task of each worker process: its imports (TensorFlow) are done."""
+  """First task of each worker process: its imports are done."""
   return os.getpid()
 
 

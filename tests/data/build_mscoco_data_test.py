@@ -1,5 +1,6 @@
 """Tests of the MSCOCO builder: split, records, bad input, atomic resume."""
 
+import contextlib
 import hashlib
 import io
 import json
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from unittest import mock
 
 from PIL import Image
 
@@ -265,6 +267,27 @@ class BuildTest(_BuildCase):
     self.assertLess(len(in_shard), len(set(r["image_id"] for r in all_train)))
     self.assertLessEqual(len(checked), len(in_shard) + 2)  # + skipped ones
     self.assertGreater(len(checked), 0)
+
+  def testAutoParallelismChoosesByTheNumberOfImages(self):
+    limit = mscoco_builder.AUTO_PROCESSES_MIN_IMAGES
+    self.assertEqual(mscoco_builder.choose_parallelism("auto", limit - 1),
+                     "threads")
+    self.assertEqual(mscoco_builder.choose_parallelism("auto", limit),
+                     "processes")
+    self.assertEqual(mscoco_builder.choose_parallelism("threads", 10 ** 6),
+                     "threads")
+    self.assertEqual(mscoco_builder.choose_parallelism("processes", 1),
+                     "processes")
+    train = ([(i, "t%d.jpg" % i, _jpeg_bytes(color=(i * 20, 0, 0)))
+              for i in range(6)], [(i, "a dog %d" % i) for i in range(6)])
+    val = ([(10, "v.jpg", _jpeg_bytes())], [(10, "a cat")])
+    for minimum, expected in ((7, "Workers: 2 processes."),
+                              (8, "Workers: 2 threads.")):
+      out = io.StringIO()
+      with mock.patch.object(mscoco_builder, "AUTO_PROCESSES_MIN_IMAGES",
+                             minimum), contextlib.redirect_stdout(out):
+        self._build(train, val, output="auto%d" % minimum)
+      self.assertIn(expected, out.getvalue())
 
   def testUnknownParallelismIsRefused(self):
     with self.assertRaisesRegex(ValueError, "parallelism must be one of"):

@@ -1,7 +1,11 @@
 """Tests of caption tokenization and the word_counts.txt vocabulary rule."""
 
+import random
 import unittest
 
+from nltk.tokenize import word_tokenize
+
+from im2txt.data import demo_data
 from im2txt.data import vocab_builder
 
 
@@ -28,6 +32,39 @@ class ProcessCaptionTest(unittest.TestCase):
   def testCustomStartAndEnd(self):
     self.assertEqual(vocab_builder.process_caption("Hi", "[", "]"),
                      ["[", "hi", "]"])
+
+
+class StdlibPatternsTest(unittest.TestCase):
+  """The builder's tokenizer (nltk's patterns compiled by `re`) against
+  nltk's own word_tokenize (the `regex` engine)."""
+
+  def _assert_same(self, texts):
+    differing = [(t, word_tokenize(t, preserve_line=True),
+                  vocab_builder._TOKENIZER.tokenize(t))  # pylint: disable=protected-access
+                 for t in texts]
+    differing = [d for d in differing if d[1] != d[2]]
+    self.assertEqual(differing, [])
+
+  def testDemoCaptions(self):
+    rng = random.Random(0)
+    captions = [c for _ in range(100)
+                for c in demo_data.make_scene(rng, (32, 24))[1]]
+    self._assert_same([c.lower() for c in captions])
+
+  def testPunctuationQuotesContractionsAndUnicode(self):
+    self._assert_same([
+        'he said "hello" -- and (then) left...',
+        "it's a dog's bone, isn't it? can't won't gonna gimme wanna 'tis",
+        "``quoted'' text; [brackets] {braces} <tags> cost $3.88 (3,36 eur)",
+        "ünïcödé café—naïve “smart quotes” ‘single’ 100% 50&50 @home #t",
+        "a.b.c. u.s.a. e.g. etc. end with period.", "", "   ", "--", "'"])
+
+  def testRandomCharacterStrings(self):
+    rng = random.Random(1)
+    alphabet = "abc xyz.,;:!?'\"()[]{}<>-—–$%&@#*/\\`~^|+=_019ÀéÜñ\t\n"
+    self._assert_same(["".join(rng.choice(alphabet)
+                               for _ in range(rng.randint(0, 60)))
+                       for _ in range(3000)])
 
 
 class CreateVocabTest(unittest.TestCase):
