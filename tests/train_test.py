@@ -104,6 +104,21 @@ class TrainTest(testing_utils.TinyDataTestCase):
     self.assertTrue(
         _scalars(train_dir, "OptimizeLoss/global_norm/gradient_norm"))
 
+    # Recomputing the encoder's activations: phase 2 only; same checkpoint.
+    result = self._train(train_dir, 44, "--recompute_encoder", check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("add --train_inception or drop --recompute_encoder",
+                  result.stderr)
+    self.assertEqual(_checkpoint_steps(train_dir)[-1], 40)
+    result = self._train(train_dir, 44, "--train_inception",
+                         "--recompute_encoder")
+    self.assertRegex(result.stderr, r"Recomputing the encoder's activations "
+                     r"in the backward pass \(\d+ ops marked\)")
+    self.assertEqual(_checkpoint_steps(train_dir)[-1], 44)
+    self.assertEqual(sorted(tf.train.list_variables(os.path.join(
+        train_dir, "model.ckpt-44"))), sorted(tf.train.list_variables(
+            os.path.join(train_dir, "model.ckpt-40"))))
+
   def testScheduledSampling(self):
     train_dir = os.path.join(self.root, "scheduled_sampling")
     config = configuration.TrainingConfig()
