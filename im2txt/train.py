@@ -94,9 +94,10 @@ def define_flags():
   flags.DEFINE_boolean("recompute_encoder", False,
                        "Phase 2: recompute the encoder's activations in the "
                        "backward pass instead of keeping them (TensorFlow's "
-                       "graph memory optimizer): about 0.8x the step's peak "
-                       "memory, so larger batches fit, at about 10% more "
-                       "time per step on a CPU. Needs --train_inception.")
+                       "graph memory optimizer): 0.75x the step's memory "
+                       "per image, so larger batches fit, at 1.25x the "
+                       "time per step on a CPU (benchmarks/README.md). "
+                       "Needs --train_inception.")
   flags.DEFINE_boolean("scheduled_sampling", False,
                        "Feed the decoder its own sampled words instead of the "
                        "ground truth with a probability that grows on the "
