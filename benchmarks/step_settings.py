@@ -94,17 +94,11 @@ def measure(setting, stage, steps, batch_size):
   elif setting == "recompute":
     session_config.graph_options.rewrite_options.memory_optimization = (
         rewriter_config_pb2.RewriterConfig.RECOMPUTATION_HEURISTICS)
-  elif setting == "recompute_encoder":
-    from tensorflow.core.framework import attr_value_pb2  # pylint: disable=g-import-not-at-top
-    session_config.graph_options.rewrite_options.memory_optimization = (
-        rewriter_config_pb2.RewriterConfig.MANUAL)
-    for op in built.graph.get_operations():
-      if (op.name.startswith("InceptionV3/") and op.type not in (
-          "VariableV2", "VarHandleOp", "Const", "Identity", "Assign",
-          "AssignSub", "AssignMovingAvg", "NoOp") and
-          "AssignMovingAvg" not in op.name):
-        op._set_attr("_recompute_hint",  # pylint: disable=protected-access
-                     attr_value_pb2.AttrValue(i=0))
+  elif setting == "recompute_encoder":  # What train --recompute_encoder does.
+    from im2txt import recompute  # pylint: disable=g-import-not-at-top
+    from im2txt.data import schema  # pylint: disable=g-import-not-at-top
+    recompute.mark_encoder(built.graph, schema.ENCODER_SCOPE)
+    recompute.enable(session_config)
   with built.graph.as_default():
     init = tf.global_variables_initializer()
   fetch = built.total_loss if stage == "forward" else built.train_op
