@@ -167,6 +167,22 @@ def encode_images(model, images):
   return tf.concat(state, axis=1)
 
 
+def encode_images_of(model, images, rows):
+  """encode_images on images[rows], [size(rows), 2U], rows possibly empty.
+
+  The encoder never sees an empty batch: with no rows it runs on one black
+  image whose state is dropped. TensorFlow's oneDNN convolutions fail on a
+  batch of 0 images (their output keeps the input's depth, so the next
+  convolution raises "input depth must be evenly divisible by filter
+  depth: 3 vs 32"), and a request whose images were all rejected is normal.
+  """
+  num_rows = tf.size(rows)
+  selected = tf.gather(images, rows)
+  black = tf.zeros(tf.concat([[1], tf.shape(images)[1:]], 0), images.dtype)
+  padded = tf.concat([selected, black], 0)[:tf.maximum(num_rows, 1)]
+  return encode_images(model, padded)[:num_rows]
+
+
 def decoder_step(model, input_ids, states):
   """One decoder step: (softmax [n, vocab_size], new states [n, 2U])."""
   with tf.variable_scope(tf.get_variable_scope(), reuse=True):
@@ -209,7 +225,7 @@ def caption_outputs(model, encoded_images, words_file, vocab, beam_size,
   images, status, ok = image_statuses(model.config, encoded_images)
   # Only decodable images are searched.
   good = tf.cast(tf.where(ok)[:, 0], tf.int32)
-  states = encode_images(model, tf.gather(images, good))
+  states = encode_images_of(model, images, good)
   search = graph_beam_search.beam_search(
       lambda ids, s: decoder_step(model, ids, s), states, vocab.start_id,
       vocab.end_id, beam_size, max_caption_length,
