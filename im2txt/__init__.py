@@ -23,18 +23,10 @@ set it already) *before* anything imports TensorFlow: the LSTM decoder uses
 ``tf.compat.v1.nn.rnn_cell.BasicLSTMCell``, which only exists with the
 ``tf-keras`` package selected as Keras. Every module of the package is
 reached through this file, so users never need to set the variable.
-
-It also sets ``TF_ENABLE_ONEDNN_OPTS=1`` (unless set): TensorFlow turns its
-oneDNN CPU kernels on by itself only on processors with AVX-512 VNNI; on
-the AVX2 machines most researchers have they are off, and with them the
-Inception v3 encoder's steps are 1.1-1.3x as fast on the CPU
-(benchmarks/step_settings.py). Results change only by floating-point
-summation order. ``TF_ENABLE_ONEDNN_OPTS=0`` restores TensorFlow's choice.
 """
 
 import os as _os
 
 _os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-_os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 __version__ = "2.21.0"

@@ -34,21 +34,6 @@ class TfCompatTest(unittest.TestCase):
     self.assertNotEqual(result.returncode, 0)
     self.assertIn("set TF_USE_LEGACY_KERAS=1", result.stderr)
 
-  def testOneDnnKernelsOnUnlessTheUserChose(self):
-    probe = ("import im2txt, os; "
-             "from tensorflow.python.util import _pywrap_util_port as p; "
-             "print(os.environ['TF_ENABLE_ONEDNN_OPTS'], p.IsMklEnabled())")
-    for env_value, expected in ((None, "1 True"), ("0", "0 False")):
-      env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
-                 PYTHONPATH=testing_utils.REPO_ROOT)
-      env.pop("TF_ENABLE_ONEDNN_OPTS", None)
-      if env_value is not None:
-        env["TF_ENABLE_ONEDNN_OPTS"] = env_value
-      result = subprocess.run([sys.executable, "-c", probe], env=env,
-                              capture_output=True, text=True, timeout=300,
-                              check=True)
-      self.assertEqual(result.stdout.split()[-2:], expected.split())
-
 
 if __name__ == "__main__":
   unittest.main()
