@@ -44,6 +44,9 @@ import os
 import sys
 import time
 
+# First: sets TF_ENABLE_ONEDNN_OPTS before TensorFlow is imported.
+from im2txt import onednn_default  # noqa: F401  pylint: disable=unused-import,g-bad-import-order
+
 from absl import flags
 
 from im2txt import cli

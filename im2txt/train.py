@@ -46,6 +46,9 @@ import contextlib
 import os
 import sys
 
+# First: sets TF_ENABLE_ONEDNN_OPTS before TensorFlow is imported.
+from im2txt import onednn_default  # noqa: F401  pylint: disable=unused-import,g-bad-import-order
+
 from absl import flags
 
 from im2txt import cli

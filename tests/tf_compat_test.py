@@ -35,5 +35,31 @@ class TfCompatTest(unittest.TestCase):
     self.assertIn("set TF_USE_LEGACY_KERAS=1", result.stderr)
 
 
+  def testOneDnnKernelsOnlyForTrainAndEvaluateUnlessTheUserChose(self):
+    # The package leaves TensorFlow's choice alone (oneDNN is about 10x
+    # slower on a single image here); train and evaluate turn it on.
+    probe = ("import os, sys, importlib; importlib.import_module(sys.argv[1]); "
+             "from tensorflow.python.util import _pywrap_util_port as p; "
+             "print(os.environ.get('TF_ENABLE_ONEDNN_OPTS', '-'), "
+             "p.IsMklEnabled())")
+    cases = (("im2txt.train", None, "1 True"),
+             ("im2txt.evaluate", None, "1 True"),
+             ("im2txt.evaluate", "0", "0 False"),
+             ("im2txt.run_inference", None, "-"))
+    for module, env_value, expected in cases:
+      env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+                 PYTHONPATH=testing_utils.REPO_ROOT)
+      env.pop("TF_ENABLE_ONEDNN_OPTS", None)
+      if env_value is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = env_value
+      result = subprocess.run([sys.executable, "-c", probe, module], env=env,
+                              capture_output=True, text=True, timeout=300,
+                              check=True)
+      got = result.stdout.split()[-2:]
+      if expected == "-":
+        self.assertEqual(got[0], "-", module)
+      else:
+        self.assertEqual(got, expected.split(), module)
+
 if __name__ == "__main__":
   unittest.main()
