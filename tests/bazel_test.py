@@ -8,6 +8,7 @@ deps fails here instead of being found in the virtualenv.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -66,6 +67,22 @@ def _binary(name, *args):
   path = os.path.join(testing_utils.REPO_ROOT, "bazel-bin", "im2txt", name)
   return subprocess.run([path] + list(args), env=env, capture_output=True,
                         text=True, timeout=300, cwd="/")
+
+
+def _failed_test_logs(output):
+  """The end of each failed target's test.log, without the sandbox's lines
+  (Bazel's summary alone does not say why a test failed)."""
+  parts = []
+  for name in re.findall(r"^//tests:(\w+)\s+(?:FAILED|TIMEOUT)", output,
+                         re.MULTILINE):
+    log = os.path.join(testing_utils.REPO_ROOT, "bazel-testlogs", "tests",
+                       name, "test.log")
+    if not os.path.exists(log):
+      continue
+    with open(log, encoding="utf-8", errors="replace") as f:
+      lines = [line for line in f if "linux-sandbox" not in line]
+    parts.append("=== %s ===\n%s" % (log, "".join(lines)[-6000:]))
+  return "\n".join(parts) + "\n"
 
 
 @unittest.skipIf(shutil.which("bazel") is None,
@@ -144,8 +161,8 @@ class BazelTest(unittest.TestCase):
     # The small and medium ones: the large model test runs under pytest
     # (make test), and `bazel test //...` runs it too.
     result = _bazel("test", "--test_size_filters=small,medium", "//...")
-    self.assertEqual(result.returncode, 0, result.stdout[-5000:] +
-                     result.stderr[-3000:])
+    self.assertEqual(result.returncode, 0, _failed_test_logs(result.stdout) +
+                     result.stdout[-3000:] + result.stderr[-2000:])
     self.assertIn("//tests:caption_generator_test", result.stdout)
     self.assertRegex(result.stdout,
                      r"Executed \d+ out of \d+ tests?: \d+ tests? pass")
