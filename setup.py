@@ -33,6 +33,7 @@ EXTRAS = {
     "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],
     "test": [
         "pytest>=8,<10",
+        "pytest-xdist>=3.6,<4",
         "pylint>=4.1,<5",
         "tensorboard>=2.21,<2.22",
     ],

@@ -6,8 +6,17 @@ set -e -o pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-full}"
 shift || true
+# Test files run in parallel (pytest-xdist), a whole file per worker so
+# that a class's setUpClass runs once; IM2TXT_TEST_WORKERS=1 runs them in
+# one process.
+workers="${IM2TXT_TEST_WORKERS:-2}"
+if [ "${workers}" = "1" ]; then
+  parallel=()
+else
+  parallel=(-n "${workers}" --dist loadfile)
+fi
 case "${mode}" in
-  quick) exec python -m pytest -m "not slow" tests "$@" ;;
-  full) exec python -m pytest --durations=25 tests "$@" ;;
+  quick) exec python -m pytest "${parallel[@]}" -m "not slow" tests "$@" ;;
+  full) exec python -m pytest "${parallel[@]}" --durations=25 tests "$@" ;;
   *) echo "usage: tests/run_tests.sh quick|full [pytest args]" >&2; exit 2 ;;
 esac
