@@ -19,6 +19,22 @@ def pytest_itemcollected(item):
   _collected_files.add(pathlib.Path(str(item.fspath)).resolve())
 
 
+# Files whose tests take minutes on a 2-core machine (the full run's
+# --durations list). They run first so that the parallel workers
+# (tests/run_tests.sh) end together instead of one finishing a long file
+# alone; the other files keep their order.
+_LONG_FILES = ("demo_test.py", "bazel_test.py", "distributed_train_test.py",
+               "train_test.py", "recompute_test.py", "packaging_test.py",
+               "evaluate_test.py", "cache_features_test.py")
+
+
+def pytest_collection_modifyitems(items):
+  def rank(item):
+    name = pathlib.Path(str(item.fspath)).name
+    return _LONG_FILES.index(name) if name in _LONG_FILES else len(_LONG_FILES)
+  items.sort(key=rank)  # Stable: tests keep their order within a file.
+
+
 def pytest_collection_finish(session):
   # Only when the whole tests/ tree was asked for.
   args = [pathlib.Path(a.split("::")[0]).resolve() for a in session.config.args]
