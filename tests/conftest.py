@@ -20,15 +20,19 @@ def pytest_itemcollected(item):
 
 
 # Files whose tests take minutes on a 2-core machine (the full run's
-# --durations list). They run first so that the parallel workers
-# (tests/run_tests.sh) end together instead of one finishing a long file
-# alone; the other files keep their order.
+# --durations list). In a parallel run (IM2TXT_TEST_WORKERS, see
+# tests/run_tests.sh) they go first, so that the workers end together
+# instead of one finishing a long file alone; the other files keep their
+# order. One process keeps the plain order.
 _LONG_FILES = ("demo_test.py", "bazel_test.py", "distributed_train_test.py",
                "train_test.py", "recompute_test.py", "packaging_test.py",
                "evaluate_test.py", "cache_features_test.py")
 
 
 def pytest_collection_modifyitems(items):
+  if "PYTEST_XDIST_WORKER" not in os.environ:
+    return
+
   def rank(item):
     name = pathlib.Path(str(item.fspath)).name
     return _LONG_FILES.index(name) if name in _LONG_FILES else len(_LONG_FILES)
