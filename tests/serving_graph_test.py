@@ -42,7 +42,7 @@ def check_encode_images_of():
       # Rows differ by far more than the tolerance (else a wrong row would
       # pass). The tolerance allows for kernels that sum in another order
       # on another batch size: 8e-6 seen with oneDNN, whose batch-1
-      # convolutions are other kernels (above the former 1e-5 on some runs).
+      # convolutions are other kernels (close to the former 1e-5).
       atol = 1e-4
       for i, j in ((0, 1), (0, 2), (1, 2)):
         gap = np.abs(expected[i] - expected[j]).max()
