@@ -44,12 +44,10 @@ import os
 import sys
 import time
 
-# First: sets TF_ENABLE_ONEDNN_OPTS before TensorFlow is imported.
-from im2txt import onednn_default  # noqa: F401  pylint: disable=unused-import,g-bad-import-order
-
 from absl import flags
 
 from im2txt import cli
+from im2txt import onednn_default
 import numpy as np
 
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
@@ -435,7 +433,9 @@ def main(unused_argv):
 
 
 def console_main():
-  """Console-script entry point."""
+  """Console-script entry point (also `python -m` and the Bazel binary):
+  the program, not an import, chooses oneDNN's kernels."""
+  onednn_default.use_onednn_kernels()
   cli.run_main(main, __name__, define_flags)
 
 

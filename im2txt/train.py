@@ -46,12 +46,10 @@ import contextlib
 import os
 import sys
 
-# First: sets TF_ENABLE_ONEDNN_OPTS before TensorFlow is imported.
-from im2txt import onednn_default  # noqa: F401  pylint: disable=unused-import,g-bad-import-order
-
 from absl import flags
 
 from im2txt import cli
+from im2txt import onednn_default
 
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
@@ -482,7 +480,9 @@ def _train(train_dir, model_config, training_config, features, task, deploy,
 
 
 def run():
-  """Console-script entry point."""
+  """Console-script entry point (also `python -m` and the Bazel binary):
+  the program, not an import, chooses oneDNN's kernels."""
+  onednn_default.use_onednn_kernels()
   cli.run_main(main, __name__, define_flags)
 
 
