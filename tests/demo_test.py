@@ -2,6 +2,7 @@
 
 import glob
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -37,9 +38,10 @@ class DemoTest(unittest.TestCase):
         env=env, capture_output=True, text=True, timeout=1200)
     self.assertEqual(result.returncode, 0,
                      result.stdout[-3000:] + result.stderr[-3000:])
-    for stage in range(1, 10):
-      self.assertIn("=== [", result.stdout)
-      self.assertIn(" %d/9 " % stage, result.stdout)
+    # Every stage's header, once each, in order, with its start time.
+    stages = re.findall(r"^=== \[\d\d:\d\d:\d\d\] (\d)/9 ", result.stdout,
+                        re.MULTILINE)
+    self.assertEqual(stages, [str(n) for n in range(1, 10)], result.stdout)
 
     models = testing_utils.read_json(
         os.path.join(demo_dir, "results", "test_metrics.json"))["models"]

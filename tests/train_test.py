@@ -238,10 +238,14 @@ class TrainTest(testing_utils.TinyDataTestCase):
       time.sleep(delay)
       proc.send_signal(signal.SIGKILL)
       proc.wait()
+      # It had written checkpoints (else the loop below checks nothing).
+      steps = _checkpoint_steps(train_dir)
+      self.assertGreaterEqual(len(steps), 2, "no checkpoints before the kill "
+                              "after %.1f s" % delay)
       # Every checkpoint under its final name is complete and restorable.
       # (The Supervisor saves from its own thread, so the step in the name
       # can trail the stored step that training had reached.)
-      for step in _checkpoint_steps(train_dir):
+      for step in steps:
         reader = tf.train.load_checkpoint(
             os.path.join(train_dir, "model.ckpt-%d" % step))
         self.assertGreaterEqual(reader.get_tensor("global_step"), step)
