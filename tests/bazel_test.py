@@ -158,14 +158,22 @@ class BazelTest(unittest.TestCase):
     self.assertIn("usage:", result.stderr)
 
   def testBazelTestRunsTheUnitTests(self):
-    # The small and medium ones: the large model test runs under pytest
-    # (make test), and `bazel test //...` runs it too.
-    result = _bazel("test", "--test_size_filters=small,medium", "//...")
+    # The files of testing_utils.BAZEL_RUN_TEST_FILES, which pytest leaves
+    # to this test when it runs (tests/conftest.py): each runs once per
+    # `make test`, here, never from Bazel's cache. Every other target is
+    # built (above and here), and runs under pytest.
+    targets = [testing_utils.bazel_test_target(f)
+               for f in testing_utils.BAZEL_RUN_TEST_FILES]
+    build = _bazel("build", "//tests/...")
+    self.assertEqual(build.returncode, 0, build.stderr[-3000:])
+    result = _bazel("test", "--nocache_test_results", *targets)
     self.assertEqual(result.returncode, 0, _failed_test_logs(result.stdout) +
                      result.stdout[-3000:] + result.stderr[-2000:])
-    self.assertIn("//tests:caption_generator_test", result.stdout)
+    for target in targets:
+      self.assertRegex(result.stdout, r"%s\s+PASSED" % re.escape(target))
     self.assertRegex(result.stdout,
-                     r"Executed \d+ out of \d+ tests?: \d+ tests? pass")
+                     r"Executed %d out of %d tests: %d tests pass" %
+                     ((len(targets),) * 3))
 
 
 if __name__ == "__main__":

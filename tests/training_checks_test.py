@@ -57,6 +57,13 @@ class VocabSizeTest(tf.test.TestCase):
     self.assertIn(vocab, str(e.exception))
     self.assertIn("vocab_size is 9 and must be at least 10", str(e.exception))
     self.assertEqual(training_checks.check_vocab_size(self.pattern, 10), 4)
+    # The original's default vocab_size on this small data set: trained, as
+    # the original did, with a warning.
+    with self.assertLogs("tensorflow", "WARNING") as logs:
+      self.assertEqual(training_checks.check_vocab_size(self.pattern, 12000),
+                       4)
+    self.assertIn("%s has 10 words (with <UNK>), far fewer than the model's "
+                  "vocab_size 12000" % vocab, "\n".join(logs.output))
 
   def testNoFilesAndCorruptRecordsAreNamed(self):
     with self.assertRaises(input_ops.NoInputFilesError):

@@ -36,19 +36,24 @@ class VocabularyMismatchError(ValueError):
   """A vocabulary (or the data's word ids) does not fit the model."""
 
 
-# A vocabulary must fill at least this share of the model's softmax: a
-# much smaller one is not the model's (its words' ids point at other
-# classes, and captions come out as <UNK>).
+# A vocabulary that fills less than this share of the model's softmax is
+# unusual: the original's own default config (vocab_size 12000) trained on a
+# few hundred images has a few dozen words. It is allowed, with a warning,
+# since a vocabulary that is not the model's is one cause (its words' ids
+# would point at other classes).
 MIN_VOCAB_FILL = 0.5
 
 
 def check_fits_model(vocab_file, num_ids, vocab_size, model, advice):
-  """The one rule of train's pre-flight check and of captioning.
+  """The one rule of train's pre-flight check, evaluation, captioning and
+  the export.
 
   A model whose softmax has vocab_size classes can use a vocabulary of at
-  most vocab_size ids, <UNK> included; a wider softmax is allowed (the
-  original's 12000 for about 11520 words), but not one more than twice the
-  vocabulary (MIN_VOCAB_FILL).
+  most vocab_size ids, <UNK> included: a larger one is refused (its last
+  words could never be predicted, or its records' ids would be out of
+  range). A wider softmax is allowed (the original's 12000 for about 11520
+  words); one more than twice the vocabulary (MIN_VOCAB_FILL) gets a
+  warning naming both sizes.
 
   Args:
     vocab_file: The vocabulary's path (named in the error).
@@ -56,6 +61,9 @@ def check_fits_model(vocab_file, num_ids, vocab_size, model, advice):
     vocab_size: ModelConfig.vocab_size of the model.
     model: What the model is (a checkpoint path or a config), for the error.
     advice: The sentence that says what to do.
+
+  Returns:
+    The warning logged, or None.
 
   Raises:
     VocabularyMismatchError: If num_ids > vocab_size.
@@ -67,11 +75,15 @@ def check_fits_model(vocab_file, num_ids, vocab_size, model, advice):
         % (vocab_file, num_ids, vocab_size, model, vocab_size, num_ids,
            advice))
   if num_ids < MIN_VOCAB_FILL * vocab_size:
-    raise VocabularyMismatchError(
+    warning = (
         "Vocabulary %s has %d words (with <UNK>), far fewer than the "
-        "model's vocab_size %d (%s): most of the model's word ids would "
-        "read as <UNK>. %s" % (vocab_file, num_ids, vocab_size, model,
-                               advice))
+        "model's vocab_size %d (%s): %d of the softmax's classes are never a "
+        "word. Fine for a small data set; if this is not the vocabulary the "
+        "model was trained with, its captions will be wrong."
+        % (vocab_file, num_ids, vocab_size, model, vocab_size - num_ids))
+    tf.logging.warning(warning)
+    return warning
+  return None
 
 
 class Vocabulary(object):

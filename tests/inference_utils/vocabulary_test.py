@@ -46,6 +46,24 @@ class VocabularyTest(unittest.TestCase):
     self.assertIn("word_counts.txt", str(cm.exception))
     self.assertIn("'<S>'", str(cm.exception))
 
+  def testFitsModelRefusesMoreIdsAndWarnsOfFarFewer(self):
+    with self.assertRaisesRegex(
+        vocabulary.VocabularyMismatchError,
+        "Vocabulary v.txt has 61 words .*more than the model's vocab_size 60 "
+        r"\(ckpt\): vocab_size is 60 and must be at least 61. Advice."):
+      vocabulary.check_fits_model("v.txt", 61, 60, "ckpt", "Advice.")
+    self.assertIsNone(vocabulary.check_fits_model("v.txt", 60, 60, "c", "A"))
+    self.assertIsNone(vocabulary.check_fits_model("v.txt", 30, 60, "c", "A"))
+    # The original's default config on a small data set: a warning with
+    # both sizes, not a refusal.
+    with self.assertLogs("tensorflow", "WARNING") as logs:
+      warning = vocabulary.check_fits_model(
+          "word_counts.txt", 39, 12000, "the model config", "Advice.")
+    self.assertIn("Vocabulary word_counts.txt has 39 words (with <UNK>), far "
+                  "fewer than the model's vocab_size 12000 (the model config)",
+                  warning)
+    self.assertIn(warning, logs.output[0])
+
   def testBlankLine(self):
     with self.assertRaisesRegex(vocabulary.VocabularyFileError, "line 2"):
       self._vocab("<S> 1\n\n</S> 1")
