@@ -94,7 +94,10 @@ class BazelTest(unittest.TestCase):
     global _BARE_PYTHON_BIN
     cls.bare = tempfile.mkdtemp()
     _BARE_PYTHON_BIN = make_bare_python(cls.bare)
-    result = _bazel("build", "-c", "opt", "//im2txt/...")
+    # Every target that is not `manual`: the binaries and the test targets
+    # (their deps resolve). One configuration (-c opt) throughout, so that
+    # bazel-bin stays the tree the binaries below are run from.
+    result = _bazel("build", "-c", "opt", "//...")
     if result.returncode != 0:
       raise AssertionError("bazel build failed:\n" + result.stderr[-5000:])
 
@@ -161,12 +164,10 @@ class BazelTest(unittest.TestCase):
     # The files of testing_utils.BAZEL_RUN_TEST_FILES, which pytest leaves
     # to this test when it runs (tests/conftest.py): each runs once per
     # `make test`, here, never from Bazel's cache. Every other target is
-    # built (above and here), and runs under pytest.
+    # built (setUpClass), and runs under pytest.
     targets = [testing_utils.bazel_test_target(f)
                for f in testing_utils.BAZEL_RUN_TEST_FILES]
-    build = _bazel("build", "//tests/...")
-    self.assertEqual(build.returncode, 0, build.stderr[-3000:])
-    result = _bazel("test", "--nocache_test_results", *targets)
+    result = _bazel("test", "-c", "opt", "--nocache_test_results", *targets)
     self.assertEqual(result.returncode, 0, _failed_test_logs(result.stdout) +
                      result.stdout[-3000:] + result.stderr[-2000:])
     for target in targets:

@@ -18,7 +18,8 @@ from tests import testing_utils
 @pytest.mark.slow
 class Bfloat16BinariesTest(testing_utils.TinyDataTestCase):
 
-  TRAIN_STEPS = 2
+  TRAIN_STEPS = testing_utils.SHARED_TRAIN_STEPS
+  COPY_TRAIN_DIR = True  # The refusals below name it as --train_dir.
 
   def _cache(self, output_dir, *extra):
     return testing_utils.run_module("im2txt.cache_features", [
@@ -27,9 +28,8 @@ class Bfloat16BinariesTest(testing_utils.TinyDataTestCase):
         "--checkpoint_path=" + self.train_dir] + list(extra))
 
   def testCacheRecordsTheDtypeAndRedoesShardsOfTheOther(self):
-    out32 = os.path.join(self.root, "features32")
+    out32 = testing_utils.shared_features()  # float32, the default.
     out16 = os.path.join(self.root, "features16")
-    self._cache(out32)
     result = self._cache(out16, "--encoder_dtype=bfloat16")
     self.assertIn("2 written, 0 kept", result.stdout)
     info = feature_records.FeatureShardInfo.from_json_file(

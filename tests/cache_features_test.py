@@ -46,7 +46,8 @@ def _inference_features(checkpoint, config, encoded_images):
 
 class CacheFeaturesTest(testing_utils.TinyDataTestCase):
 
-  TRAIN_STEPS = 2  # A train_dir whose calibrated random encoder we cache.
+  # The shared train_dir: its calibrated random encoder is what we cache.
+  TRAIN_STEPS = testing_utils.SHARED_TRAIN_STEPS
 
   def _cache(self, output_dir, *extra, check=True):
     return testing_utils.run_module("im2txt.cache_features", [
@@ -136,8 +137,7 @@ class CacheFeaturesTest(testing_utils.TinyDataTestCase):
     self.assertGreater(len(seen), 60)
 
   def testTrainFromFeaturesContinuesIntoPhase2AndInference(self):
-    out = os.path.join(self.root, "features_train")
-    self._cache(out)
+    out = testing_utils.shared_features()  # The default settings' cache.
     step0 = os.path.join(self.train_dir, "model.ckpt-0")
     train_dir = testing_utils.start_train_dir_from(
         step0, os.path.join(self.root, "train_from_features"))
@@ -228,8 +228,7 @@ class CacheFeaturesTest(testing_utils.TinyDataTestCase):
     self.assertNotIn("Traceback", result.stderr)
 
   def testFeaturesOfAnotherEncoderAreRefused(self):
-    out = os.path.join(self.root, "features_other")
-    self._cache(out)
+    out = testing_utils.shared_features()
     features = os.path.join(out, "features-*")
     # A fresh train_dir without an Inception checkpoint: nothing to match.
     result = testing_utils.run_module("im2txt.train", [

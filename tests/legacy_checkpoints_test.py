@@ -163,7 +163,7 @@ class LegacyTrainedModelTest(testing_utils.TinyDataTestCase):
   """A trained checkpoint renamed to each legacy naming (as the community's
   released checkpoints are), refused by the binaries, then converted."""
 
-  TRAIN_STEPS = 10
+  TRAIN_STEPS = testing_utils.SHARED_TRAIN_STEPS
 
   @classmethod
   def setUpClass(cls):

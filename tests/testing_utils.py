@@ -1,6 +1,16 @@
-"""Shared helpers of the tests: tiny configs, tiny data sets, subprocesses."""
+"""Shared helpers of the tests: tiny configs, tiny data sets, subprocesses.
 
+The shared fixtures (`shared_dataset`, `shared_train_dir`,
+`shared_features`) are made once per test process (per pytest-xdist
+worker, per Bazel test target) in one temporary folder, and are read-only:
+a test that writes copies first (`copy_train_dir`). `check_shared_unchanged`
+(run after every TinyDataTestCase class and at the end of the session)
+fails when any of their files changed.
+"""
+
+import atexit
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -182,27 +192,158 @@ def start_train_dir_from(checkpoint_prefix, train_dir):
   return train_dir
 
 
-class TinyDataTestCase(unittest.TestCase):
-  """Makes a tiny data set once per test class, and trains on it if asked.
+# The test files that tests/bazel_test.py runs with `bazel test` (under
+# Bazel's own environment: runfiles, sandbox, a Python without the installed
+# package). A pytest session that runs that Bazel test leaves these files
+# to it (tests/conftest.py), so that no file runs twice in one `make test`;
+# `make test-quick`, which skips the Bazel test, runs them itself.
+BAZEL_RUN_TEST_FILES = (
+    "configuration_test.py",
+    "checkpoints_test.py",
+    "data/schema_test.py",
+    "inference_utils/caption_generator_test.py",
+    "inference_utils/vocabulary_test.py",
+    "ops/image_processing_test.py",
+)
 
-  Sets cls.root, cls.paths (make_tiny_dataset), cls.config and
-  cls.config_file (the tiny ModelConfig), and with TRAIN_STEPS > 0 also
-  cls.train_dir with a model trained to that global step.
+
+def bazel_test_target(test_file):
+  """The tests/BUILD target of a test file named relative to tests/."""
+  return "//tests:" + os.path.splitext(os.path.basename(test_file))[0]
+
+
+# The shared fixtures: make_tiny_dataset's defaults, the tiny config, and a
+# model trained on them to this global step.
+SHARED_NUM_VAL_IMAGES = 40
+SHARED_TRAIN_STEPS = 40
+
+_shared = {}
+
+
+def _shared_folder(name):
+  """A new folder `name` in this process's shared fixture folder."""
+  if "root" not in _shared:
+    _shared["root"] = tempfile.mkdtemp(prefix="im2txt-shared-")
+    atexit.register(shutil.rmtree, _shared["root"], True)
+    _shared["fingerprints"] = {}
+  folder = os.path.join(_shared["root"], name)
+  os.makedirs(folder)
+  return folder
+
+
+def _fingerprint(folder):
+  """{relative path: sha256 of the bytes} of every file below folder."""
+  out = {}
+  for parent, _, names in os.walk(folder):
+    for name in names:
+      path = os.path.join(parent, name)
+      with open(path, "rb") as f:
+        out[os.path.relpath(path, folder)] = hashlib.sha256(
+            f.read()).hexdigest()
+  return out
+
+
+def _seal(name, folder):
+  _shared["fingerprints"][folder] = _fingerprint(folder)
+  _shared[name] = folder
+
+
+def check_shared_unchanged():
+  """Raises AssertionError naming every file of a shared fixture that was
+  written, added or removed since it was made."""
+  changed = []
+  for folder, before in _shared.get("fingerprints", {}).items():
+    after = _fingerprint(folder)
+    changed += [os.path.join(folder, rel)
+                for rel in sorted(set(before) | set(after))
+                if before.get(rel) != after.get(rel)]
+  if changed:
+    raise AssertionError(
+        "A test wrote into a shared, read-only fixture (copy it first, "
+        "e.g. with copy_train_dir): %s" % ", ".join(changed))
+
+
+def shared_dataset():
+  """The shared tiny data set: make_tiny_dataset's paths (a copy of the
+  dict), plus "config_file", the tiny ModelConfig as JSON."""
+  if "dataset" not in _shared:
+    folder = _shared_folder("dataset")
+    paths = make_tiny_dataset(folder, num_val_images=SHARED_NUM_VAL_IMAGES)
+    paths["config_file"] = write_config(
+        tiny_model_config(), os.path.join(folder, "tiny_model.json"))
+    _shared["paths"] = paths
+    _seal("dataset", folder)
+  return dict(_shared["paths"])
+
+
+def shared_train_dir():
+  """A train_dir of the tiny model trained on shared_dataset() to global
+  step SHARED_TRAIN_STEPS (phase 1, from a calibrated random encoder: its
+  checkpoints are model.ckpt-0 and model.ckpt-40)."""
+  if "train_dir" not in _shared:
+    paths = shared_dataset()
+    folder = _shared_folder("train")
+    train_tiny_model(paths, folder, paths["config_file"], SHARED_TRAIN_STEPS)
+    _seal("train_dir", folder)
+  return _shared["train_dir"]
+
+
+def shared_features():
+  """cache_features' output folder for shared_dataset()'s train split and
+  shared_train_dir()'s encoder, with the default settings (one crop);
+  its shards match features-train-?????-of-00002."""
+  if "features" not in _shared:
+    paths = shared_dataset()
+    train_dir = shared_train_dir()
+    folder = _shared_folder("features")
+    run_module("im2txt.cache_features", [
+        "--input_file_pattern=" + paths["train_pattern"],
+        "--output_dir=" + folder, "--checkpoint_path=" + train_dir])
+    _seal("features", folder)
+  return _shared["features"]
+
+
+class TinyDataTestCase(unittest.TestCase):
+  """A tiny data set and, if asked, a model trained on it, for a test class.
+
+  Sets cls.root (the class's own temporary folder, for what its tests
+  write), cls.paths (make_tiny_dataset), cls.config and cls.config_file
+  (the tiny ModelConfig), and with TRAIN_STEPS > 0 also cls.train_dir, a
+  model trained to that global step.
+
+  With the default NUM_VAL_IMAGES the data set is the shared one; with
+  TRAIN_STEPS == SHARED_TRAIN_STEPS the model is the shared one, and
+  cls.train_dir is read-only unless COPY_TRAIN_DIR asks for a copy of it
+  in cls.root. Other values make the class's own.
   """
 
-  NUM_VAL_IMAGES = 40
+  NUM_VAL_IMAGES = SHARED_NUM_VAL_IMAGES
   TRAIN_STEPS = 0
+  COPY_TRAIN_DIR = False
 
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
     cls.root = tempfile.mkdtemp()
-    cls.paths = make_tiny_dataset(cls.root, num_val_images=cls.NUM_VAL_IMAGES)
     cls.config = tiny_model_config()
-    cls.config_file = write_config(cls.config,
-                                   os.path.join(cls.root, "tiny_model.json"))
-    if cls.TRAIN_STEPS:
-      cls.train_dir = os.path.join(cls.root, "train")
+    shared = cls.NUM_VAL_IMAGES == SHARED_NUM_VAL_IMAGES
+    if shared:
+      cls.paths = shared_dataset()
+      cls.config_file = cls.paths["config_file"]
+    else:
+      cls.paths = make_tiny_dataset(cls.root,
+                                    num_val_images=cls.NUM_VAL_IMAGES)
+      cls.config_file = write_config(
+          cls.config, os.path.join(cls.root, "tiny_model.json"))
+    if not cls.TRAIN_STEPS:
+      return
+    train_dir = os.path.join(cls.root, "train")
+    if shared and cls.TRAIN_STEPS == SHARED_TRAIN_STEPS:
+      cls.train_dir = shared_train_dir()
+      if cls.COPY_TRAIN_DIR:
+        cls.train_dir = copy_train_dir(cls.train_dir, train_dir)
+    else:
+      cls.train_dir = train_dir
       train_tiny_model(cls.paths, cls.train_dir, cls.config_file,
                        cls.TRAIN_STEPS)
 
@@ -210,3 +351,4 @@ class TinyDataTestCase(unittest.TestCase):
   def tearDownClass(cls):
     shutil.rmtree(cls.root)
     super().tearDownClass()
+    check_shared_unchanged()
