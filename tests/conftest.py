@@ -22,13 +22,15 @@ def pytest_itemcollected(item):
 
 
 # Files whose tests take minutes on a 2-core machine (the full run's
-# --durations list). In a parallel run (IM2TXT_TEST_WORKERS, see
-# tests/run_tests.sh) they go first, so that the workers end together
-# instead of one finishing a long file alone; the other files keep their
-# order. One process keeps the plain order.
-_LONG_FILES = ("demo_test.py", "bazel_test.py", "distributed_train_test.py",
-               "train_test.py", "recompute_test.py", "packaging_test.py",
-               "evaluate_test.py", "cache_features_test.py")
+# --durations list), longest first. In a parallel run (tests/run_tests.sh)
+# they go first, so that the workers end together instead of one finishing
+# a long file alone; the other files keep their order. One process keeps
+# the plain order.
+_LONG_FILES = ("demo_test.py", "train_test.py", "evaluate_test.py",
+               "distributed_train_test.py", "saved_model_export_test.py",
+               "cache_features_test.py", "model_deploy_test.py",
+               "packaging_test.py", "recompute_test.py", "bazel_test.py",
+               "legacy_checkpoints_test.py")
 
 
 @pytest.hookimpl(trylast=True)  # After -m and -k have deselected.

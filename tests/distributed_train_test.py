@@ -116,15 +116,11 @@ class DistributedTrainTest(testing_utils.TinyDataTestCase):
     self.assertRegex(result.stderr, r"Perplexity = \d")
 
   def testPhase1FromCachedFeatures(self):
-    # The encoder: a step-0 checkpoint, given as the Inception checkpoint.
-    encoder_dir = os.path.join(self.root, "encoder")
-    testing_utils.train_tiny_model(self.paths, encoder_dir, self.config_file,
-                                   1)
-    encoder = os.path.join(encoder_dir, "model.ckpt-0")
-    features = os.path.join(self.root, "features")
-    testing_utils.run_module("im2txt.cache_features", [
-        "--input_file_pattern=" + self.paths["train_pattern"],
-        "--output_dir=" + features, "--checkpoint_path=" + encoder])
+    # The encoder: the shared model's step-0 checkpoint, given as the
+    # Inception checkpoint; the shared cache holds its features (phase 1
+    # leaves the encoder as step 0 had it).
+    encoder = os.path.join(testing_utils.shared_train_dir(), "model.ckpt-0")
+    features = testing_utils.shared_features()
     local = self._cluster(
         "features", 20, "--inception_checkpoint_file=" + encoder,
         "--features_file_pattern=" + os.path.join(

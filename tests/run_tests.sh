@@ -6,15 +6,16 @@ set -e -o pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-full}"
 shift || true
-# IM2TXT_TEST_WORKERS=N runs the test files in N parallel processes
-# (pytest-xdist), a whole file per worker so that a class's setUpClass runs
-# once. The default is one process: on two cores the parallel run has had
-# timing failures (see README, Tests).
-workers="${IM2TXT_TEST_WORKERS:-1}"
+# The test files run in IM2TXT_TEST_WORKERS parallel processes
+# (pytest-xdist; default 2, the CI machine's cores), a whole test class or
+# module per worker (--dist loadscope) so that a class's setUpClass, and the
+# shared fixtures of a worker, are made once. IM2TXT_TEST_WORKERS=1 runs
+# everything in this process.
+workers="${IM2TXT_TEST_WORKERS:-2}"
 if [ "${workers}" = "1" ]; then
   parallel=()
 else
-  parallel=(-n "${workers}" --dist loadfile)
+  parallel=(-n "${workers}" --dist loadscope)
 fi
 case "${mode}" in
   quick) exec python -m pytest "${parallel[@]}" -m "not slow" tests "$@" ;;

@@ -157,7 +157,7 @@ class TrainTest(testing_utils.TinyDataTestCase):
                                                  ".index")))
 
   def testSelfCriticalFromImagesAndFeatures(self):
-    train_dir = os.path.join(self.root, "self_critical")
+    refused_dir = os.path.join(self.root, "self_critical_refused")
     vocab = "--vocab_file=" + self.paths["vocab_file"]
     # Refusals before anything is written.
     for extra, message in (
@@ -165,51 +165,55 @@ class TrainTest(testing_utils.TinyDataTestCase):
         ([vocab, "--train_inception"], "frozen"),
         ([vocab, "--scheduled_sampling"], "drop --train_inception and "
          "--scheduled_sampling")):
-      result = self._train(train_dir, 2, "--self_critical", *extra,
+      result = self._train(refused_dir, 2, "--self_critical", *extra,
                            check=False)
       self.assertEqual(result.returncode, 1)
       self.assertIn("train: error: ", result.stderr)
       self.assertIn(message, result.stderr)
-      self.assertFalse(os.path.exists(os.path.join(train_dir,
+      self.assertFalse(os.path.exists(os.path.join(refused_dir,
                                                    "model_config.json")))
-    # Phase 1, then the third phase on images.
-    self._train(train_dir, 20, "--log_every_n_steps=20")
-    result = self._train(train_dir, 26, "--self_critical", vocab)
+    # Phase 1 (a copy of the shared model, at step 40), then the third
+    # phase on images.
+    phase1 = testing_utils.SHARED_TRAIN_STEPS
+    train_dir = testing_utils.copy_train_dir(
+        testing_utils.shared_train_dir(),
+        os.path.join(self.root, "self_critical"))
+    result = self._train(train_dir, phase1 + 6, "--self_critical", vocab)
     self.assertNotIn("never been trained", result.stderr)
-    self.assertRegex(result.stderr, r"global step 26: loss = -?\d+\.\d{4}")
-    self.assertEqual(_checkpoint_steps(train_dir)[-1], 26)
+    self.assertRegex(result.stderr, r"global step %d: loss = -?\d+\.\d{4}"
+                     % (phase1 + 6))
+    self.assertEqual(_checkpoint_steps(train_dir)[-1], phase1 + 6)
     self.assertTrue(os.path.exists(os.path.join(
         train_dir, self_critical.REFERENCES_FILENAME)))
     for tag in (self_critical.SAMPLE_CIDER_TAG,
                 self_critical.GREEDY_CIDER_TAG,
                 self_critical.ADVANTAGE_TAG):
-      values = [v for step, v in _scalars(train_dir, tag) if step >= 20]
+      values = [v for step, v in _scalars(train_dir, tag) if step >= phase1]
       self.assertTrue(values, "no %s summary" % tag)
       self.assertTrue(all(abs(v) < 10 for v in values), (tag, values))
     rates = [v for step, v in _scalars(train_dir,
                                        "OptimizeLoss/learning_rate")
-             if step > 20]
+             if step > phase1]
     self.assertTrue(rates)
     want = configuration.TrainingConfig().self_critical_learning_rate
     self.assertTrue(all(abs(v - want) < 1e-6 for v in rates), rates)
-    # From the feature cache: references from the records.
-    features = os.path.join(self.root, "sc_features")
-    testing_utils.run_module("im2txt.cache_features", [
-        "--input_file_pattern=" + self.paths["train_pattern"],
-        "--output_dir=" + features, "--checkpoint_path=" + train_dir])
-    pattern = os.path.join(features, "features-train-*-of-00002")
+    # From the feature cache (the shared one: the same encoder, frozen
+    # since step 0): references from the records.
+    pattern = os.path.join(testing_utils.shared_features(),
+                           "features-train-*-of-00002")
     common = ["--train_dir=" + train_dir,
               "--model_config_file=" + self.config_file,
               "--save_summaries_secs=600", "--self_critical", vocab,
               "--features_file_pattern=" + pattern]
     result = testing_utils.run_module(
-        "im2txt.train", common + ["--number_of_steps=30"], check=False)
+        "im2txt.train", common + ["--number_of_steps=%d" % (phase1 + 10)],
+        check=False)
     self.assertEqual(result.returncode, 1)
     self.assertIn("needs --self_critical_references", result.stderr)
     testing_utils.run_module("im2txt.train", common + [
-        "--number_of_steps=30",
+        "--number_of_steps=%d" % (phase1 + 10),
         "--self_critical_references=" + self.paths["train_pattern"]])
-    self.assertEqual(_checkpoint_steps(train_dir)[-1], 30)
+    self.assertEqual(_checkpoint_steps(train_dir)[-1], phase1 + 10)
     # From a decoder that was never trained: a warning, and it still runs.
     fresh = os.path.join(self.root, "self_critical_untrained")
     result = self._train(fresh, 2, "--self_critical", vocab)
