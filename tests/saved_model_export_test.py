@@ -339,13 +339,16 @@ class SavedModelExportTest(testing_utils.TinyDataTestCase):
         "--export_dir=" + os.path.join(d, "out")], check=False)
     self.assertEqual(result.returncode, 1)
     self.assertIn("%s is not an im2txt checkpoint" % other, result.stderr)
-    small_vocab = os.path.join(d, "word_counts.txt")
-    with open(small_vocab, "w") as f:
-      f.write("<S> 1\n</S> 1\na 1\n")
+    # A vocabulary larger than the model's softmax. (A much smaller one is
+    # only a warning, the same rule as run_inference's: captioning.)
+    big_vocab = os.path.join(d, "word_counts.txt")
+    with open(big_vocab, "w") as f:
+      f.write("<S> 1\n</S> 1\n" + "".join("w%d 1\n" % i for i in range(60)))
     result = self._export("--export_dir=" + os.path.join(d, "out"),
-                          "--vocab_file=" + small_vocab)
+                          "--vocab_file=" + big_vocab)
     self.assertEqual(result.returncode, 1)
-    self.assertIn("Vocabulary %s has 4 words" % small_vocab, result.stderr)
+    self.assertIn("Vocabulary %s has 63 words (with <UNK>), more than the "
+                  "model's vocab_size 60" % big_vocab, result.stderr)
     result = self._export("--export_dir=" + os.path.join(d, "out"),
                           "--checkpoint_path=%s,%s" % (self.train_dir,
                                                        self.train_dir))
