@@ -148,6 +148,11 @@ def main(unused_argv):
   except (records.RecordReadError, input_ops.NoInputFilesError) as e:
     sys.exit("caption_images: error: %s" % e)
   failures.extend(more_failures)
+  if not results:
+    # Nothing to write: an earlier results file stays as it was.
+    _report(failures)
+    sys.exit("caption_images: error: no image was captioned; %s was not "
+             "written" % FLAGS.output_file)
 
   file_io.write_atomically(FLAGS.output_file,
                            json.dumps(results, ensure_ascii=False))
@@ -168,11 +173,17 @@ def main(unused_argv):
                for item in top_k if item["image_id"] in kept]
     index = caption_gallery.write_gallery(FLAGS.gallery_dir, entries)
     print("Wrote a gallery of %d images to %s" % (len(entries), index))
+  _report(failures)
+  if failures:
+    sys.exit(1)
+
+
+def _report(failures):
+  """Prints each failed input, and their number."""
   for name, problem in failures:
     print("caption_images: error: %s: %s" % (name, problem), file=sys.stderr)
   if failures:
     print("caption_images: %d inputs failed" % len(failures), file=sys.stderr)
-    sys.exit(1)
 
 
 def run():

@@ -134,6 +134,31 @@ class CaptionImagesTest(testing_utils.TinyDataTestCase):
                   result.stderr)
     self.assertEqual(len(testing_utils.read_json(out)), 1)
 
+  def testNothingCaptionedLeavesEarlierResultsAlone(self):
+    # A pattern that matches nothing and an undecodable image: no caption.
+    # The results of an earlier run stay; no top-k file appears.
+    bad = os.path.join(self.root, "COCO_val2014_000000999998.jpg")
+    with open(bad, "w") as f:
+      f.write("not an image")
+    out = os.path.join(self.root, "earlier.json")
+    earlier = '[{"image_id": 1, "caption": "kept"}]'
+    with open(out, "w") as f:
+      f.write(earlier)
+    top_k = os.path.join(self.root, "earlier_top_k.json")
+    missing = os.path.join(self.root, "no_such_dir", "*.jpg")
+    result = self._run("--input_files=%s,%s" % (missing, bad),
+                       "--output_file=" + out, "--top_k_file=" + top_k,
+                       check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("%s: no file matches this pattern" % missing, result.stderr)
+    self.assertIn("%s: image 999998 is not a decodable JPEG" % bad,
+                  result.stderr)
+    self.assertIn("caption_images: error: no image was captioned; %s was "
+                  "not written" % out, result.stderr)
+    with open(out) as f:
+      self.assertEqual(f.read(), earlier)
+    self.assertFalse(os.path.exists(top_k))
+
 
 if __name__ == "__main__":
   unittest.main()
