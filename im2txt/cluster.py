@@ -196,7 +196,20 @@ def from_tf_config(text):
     if hosts:
       jobs[job] = _parse_hosts(source, job, hosts)
   task = config["task"]
-  return _check(source, jobs, task.get("type"), task.get("index", 0))
+  return _check(source, jobs, task.get("type"),
+                _tf_config_index(task.get("index", 0)))
+
+
+def _tf_config_index(index):
+  """TF_CONFIG's task index as an int: a number, or a string of digits
+  (templates that write every value quoted, as TensorFlow reads them)."""
+  if isinstance(index, str) and index.strip().isdigit():
+    return int(index)
+  if isinstance(index, bool) or not isinstance(index, int):
+    raise ClusterConfigError(
+        "TF_CONFIG: the task index must be a whole number (0 for the first "
+        "task of its job), got %r." % (index,))
+  return index
 
 
 def resolve(ps_hosts, worker_hosts, job_name, task_index, environ):

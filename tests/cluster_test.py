@@ -1,6 +1,7 @@
 """Cluster descriptions: flags, TF_CONFIG, and what is refused."""
 
 import json
+import re
 import tempfile
 import unittest
 
@@ -76,6 +77,22 @@ class ResolveTest(unittest.TestCase):
     self._refused("task index 3 is out of range", "", "", "", 0,
                   environ=_tf_config({"ps": ["h0:1"], "worker": ["h1:1"]},
                                      "worker", 3))
+    for index in ("first", 0.5, True, None, [0]):
+      self._refused(r"TF_CONFIG: the task index must be a whole number \(0 "
+                    r"for the first task of its job\), got %s"
+                    % re.escape(repr(index)), "", "", "", 0,
+                    environ=_tf_config({"ps": ["h0:1"], "worker": ["h1:1"]},
+                                       "worker", index))
+
+  def testTfConfigTaskIndexAsAString(self):
+    # Quoted, as some templates write every value: read as the number
+    # (before, "0" was refused as "out of range: ... indices 0 to 0").
+    jobs = {"ps": ["h0:1"], "worker": ["h1:1", "h2:1"]}
+    task = cluster.resolve("", "", "", 0, _tf_config(jobs, "worker", "1"))
+    self.assertEqual((task.job_name, task.task_index), ("worker", 1))
+    self.assertEqual(task.address, "h2:1")
+    self._refused("task index 2 is out of range", "", "", "", 0,
+                  environ=_tf_config(jobs, "worker", " 2"))
 
   def testInconsistentClusters(self):
     self._refused("Both the cluster flags and TF_CONFIG", PS, WORKERS,
