@@ -79,7 +79,8 @@ def define_flags():
                       "built-in defaults.")
   flags.DEFINE_integer("num_crops", 1,
                        "Crops per image: 1 = evaluation preprocessing only.")
-  flags.DEFINE_integer("batch_size", 32, "Images per encoder batch.")
+  flags.DEFINE_integer("batch_size", 32, "Images per encoder batch.",
+                       lower_bound=1)
   cli.define_encoder_dtype_flag(__name__)
   for name in ("input_file_pattern", "output_dir"):
     flags.register_validator(name, bool, message="--%s is required." % name)

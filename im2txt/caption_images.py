@@ -69,7 +69,8 @@ def define_flags():
   flags.DEFINE_integer("max_images", 0, "Caption at most this many (0: all).")
   flags.DEFINE_integer("batch_size", 32,
                        "Images captioned together by batched beam search "
-                       "(same captions as one at a time, faster).")
+                       "(same captions as one at a time, faster).",
+                       lower_bound=1)
   flags.DEFINE_string("gallery_dir", "",
                       "Optional directory for an HTML gallery and PNG "
                       "contact sheet of the captions.")

@@ -69,7 +69,7 @@ def define_flags():
                       "--checkpoint_path.")
   flags.DEFINE_integer("batch_size", 1,
                        "Images captioned together by batched beam search "
-                       "(same output; 1 = one at a time).")
+                       "(same output; 1 = one at a time).", lower_bound=1)
   cli.define_captioning_flags(__name__)
 
 

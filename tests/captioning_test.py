@@ -12,6 +12,7 @@ import tensorflow.compat.v1 as tf
 
 from im2txt import captioning
 from im2txt.inference_utils import caption_generator
+from tests import testing_utils
 
 
 class FakeVocab(object):
@@ -126,6 +127,25 @@ class CaptioningTest(tf.test.TestCase):
     self.assertAlmostEqual(top_k[0]["captions"][0]["p"], 0.60653066)
     self.assertEqual(failures,
                      [("b.jpg", "image 11 is not a decodable JPEG")])
+
+
+class BatchSizeFlagTest(tf.test.TestCase):
+
+  def testBatchSizeBelowOneIsRefusedByEveryBinaryThatTakesIt(self):
+    # Refused while the flags are parsed, before any model or input is read
+    # (none of these paths exists).
+    for module in ("im2txt.run_inference", "im2txt.caption_images",
+                   "im2txt.cache_features"):
+      for value in ("0", "-3"):
+        result = testing_utils.run_module(module, [
+            "--batch_size=" + value, "--checkpoint_path=/no/such/ckpt",
+            "--input_file_pattern=/no/such/records-*",
+            "--input_files=/no/such/a.jpg", "--output_file=/no/such/out",
+            "--output_dir=/no/such/dir", "--vocab_file=/no/such/vocab"],
+                                          check=False)
+        self.assertEqual(result.returncode, 1, (module, value))
+        self.assertIn("--batch_size=%s" % value, result.stderr, module)
+        self.assertIn("is not a positive integer", result.stderr, module)
 
 
 if __name__ == "__main__":
