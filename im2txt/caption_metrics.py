@@ -41,6 +41,7 @@ import im2txt  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt.data import records
+from im2txt.data import schema
 
 METRICS = ("Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "METEOR", "ROUGE_L",
            "CIDEr")
@@ -100,7 +101,8 @@ def references_from_captions_json(captions_file):
   return dict(references)
 
 
-def references_from_records(file_pattern, start_word="<S>", end_word="</S>"):
+def references_from_records(file_pattern, start_word=schema.START_WORD,
+                            end_word=schema.END_WORD):
   """Returns image_id -> [captions] from the records of a split.
 
   Raises:

@@ -37,8 +37,10 @@ import im2txt  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
-KERNEL = "lstm/basic_lstm_cell/kernel"
-BIAS = "lstm/basic_lstm_cell/bias"
+from im2txt.data import schema
+
+KERNEL = schema.LSTM_KERNEL_NAME
+BIAS = schema.LSTM_BIAS_NAME
 
 # (release, {old name: current name}), oldest first.
 LEGACY_NAMINGS = (

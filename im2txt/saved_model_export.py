@@ -59,6 +59,7 @@ from im2txt import file_io
 from im2txt import legacy_checkpoints
 from im2txt import serving_graph
 from im2txt import show_and_tell_model
+from im2txt.data import schema
 from im2txt.inference_utils import vocabulary
 
 SIGNATURE_CAPTION = "caption"
@@ -74,8 +75,8 @@ FROZEN_OUTPUTS = ("lstm/initial_state", "lstm/initial_state_batch",
 
 # Variables every im2txt checkpoint has (the LSTM's are checked by
 # legacy_checkpoints, which names older TensorFlow's names).
-_DECODER_VARIABLES = ("seq_embedding/map", "logits/weights",
-                      "image_embedding/weights")
+_DECODER_VARIABLES = (schema.EMBEDDING_MAP_NAME, schema.LOGITS_WEIGHTS_NAME,
+                      schema.PROJECTION_WEIGHTS_NAME)
 
 
 class ExportError(ValueError):

@@ -29,9 +29,9 @@ gradient -advantage * log p(sample), averaged over the sampled words.
 * ``build_loss``: the decoding, rewards, loss and TensorBoard summaries on
   a built training-mode ShowAndTellModel.
 
-The decoding reuses the model's variables by name (lstm/, logits/,
-seq_embedding/map) through a cell without dropout, so that the greedy
-baseline is deterministic; the encoder stays frozen.
+The decoding runs the model's own decoder (model.decoder) without
+dropout, so that the greedy baseline is deterministic; the encoder stays
+frozen.
 """
 
 import collections
@@ -42,7 +42,6 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import numpy as np
 import tensorflow.compat.v1 as tf
-import tf_slim as slim
 
 from im2txt import caption_metrics
 from im2txt import cider_d
@@ -179,24 +178,11 @@ def build_loss(model, image_ids, rewards, start_id, end_id, max_length,
   Returns:
     A SelfCriticalLoss.
   """
-  config = model.config
-  with tf.variable_scope(tf.get_variable_scope(), reuse=True):
-    cell = tf.nn.rnn_cell.BasicLSTMCell(
-        num_units=config.num_lstm_units, state_is_tuple=True, reuse=True)
-    embeddings = model.image_embeddings
-    with tf.variable_scope("lstm") as lstm_scope:
-      _, state = cell(embeddings,
-                      cell.zero_state(tf.shape(embeddings)[0], tf.float32))
-
-    def logits_fn(outputs):
-      with tf.variable_scope("logits", reuse=True) as scope:
-        return slim.fully_connected(inputs=outputs,
-                                    num_outputs=config.vocab_size,
-                                    activation_fn=None, scope=scope)
-
-    decoded = self_critical_ops.sample_and_greedy(
-        cell, lstm_scope, state, model.embedding_map, logits_fn,
-        start_id=start_id, end_id=end_id, max_length=max_length, seed=seed)
+  decoder = model.decoder
+  state = decoder.initial_state(model.image_embeddings, dropout=False)
+  decoded = self_critical_ops.sample_and_greedy(
+      decoder, state, start_id=start_id, end_id=end_id,
+      max_length=max_length, seed=seed)
   sample_cider, greedy_cider = tf.numpy_function(
       rewards, [image_ids, decoded.sample_ids, decoded.greedy_ids],
       [tf.float32, tf.float32], name="cider_d_rewards")

@@ -15,7 +15,7 @@
 """The served captioning graph: images in, captions out, in one graph.
 
 Built on top of the inference model (ShowAndTellModel, mode "inference"),
-whose variables it reuses by their names:
+whose decoder (model.decoder: encoder, projection, LSTM, logits) it calls:
 
 * ``image_statuses`` checks each encoded image of a batch and preprocesses
   the ones that decode, so that one bad image does not fail the batch: the
@@ -24,8 +24,8 @@ whose variables it reuses by their names:
   beforehand (empty, not JPEG or PNG, more than MAX_IMAGE_PIXELS pixels);
 * ``encode_images`` is the model's image path (Inception v3, the image
   embedding, the LSTM's first step) on a batch;
-* ``decoder_step`` is one step of the decoder (word embedding, LSTM,
-  softmax) for the in-graph beam search;
+* the in-graph beam search steps with the decoder's ``softmax_step`` (word
+  embedding, LSTM, softmax);
 * ``caption_outputs`` runs graph_beam_search on them and turns word ids
   into caption text with a vocabulary table.
 """
@@ -35,11 +35,9 @@ import collections
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
-import tf_slim as slim
 
 from im2txt.data import image_checks
 from im2txt.inference_utils import graph_beam_search
-from im2txt.ops import image_embedding
 from im2txt.ops import model_inputs
 
 # Per-image status of the caption signature.
@@ -144,27 +142,9 @@ def image_statuses(config, encoded_images):
   return images, status, ok
 
 
-def _lstm_cell(model):
-  # reuse=True: the cell takes the model's lstm/basic_lstm_cell variables.
-  return tf.nn.rnn_cell.BasicLSTMCell(
-      num_units=model.config.num_lstm_units, state_is_tuple=True, reuse=True)
-
-
 def encode_images(model, images):
   """The LSTM state after each image, [n, 2 * num_lstm_units] ([c | h])."""
-  with tf.variable_scope(tf.get_variable_scope(), reuse=True):
-    features = image_embedding.inception_v3(
-        images, trainable=False, is_training=False, add_summaries=False,
-        compute_dtype=model.encoder_dtype)
-    with tf.variable_scope("image_embedding") as scope:
-      embeddings = slim.fully_connected(
-          inputs=features, num_outputs=model.config.embedding_size,
-          activation_fn=None, biases_initializer=None, scope=scope)
-    cell = _lstm_cell(model)
-    with tf.variable_scope("lstm"):
-      _, state = cell(embeddings,
-                      cell.zero_state(tf.shape(embeddings)[0], tf.float32))
-  return tf.concat(state, axis=1)
+  return model.decoder.image_states(images)
 
 
 def encode_images_of(model, images, rows):
@@ -181,25 +161,6 @@ def encode_images_of(model, images, rows):
   black = tf.zeros(tf.concat([[1], tf.shape(images)[1:]], 0), images.dtype)
   padded = tf.concat([selected, black], 0)[:tf.maximum(num_rows, 1)]
   return encode_images(model, padded)[:num_rows]
-
-
-def decoder_step(model, input_ids, states):
-  """One decoder step: (softmax [n, vocab_size], new states [n, 2U])."""
-  with tf.variable_scope(tf.get_variable_scope(), reuse=True):
-    with tf.variable_scope("seq_embedding"), tf.device("/cpu:0"):
-      embedding_map = tf.get_variable(
-          "map", [model.config.vocab_size, model.config.embedding_size])
-      embeddings = tf.nn.embedding_lookup(embedding_map, input_ids)
-    cell = _lstm_cell(model)
-    with tf.variable_scope("lstm"):
-      c, h = tf.split(states, num_or_size_splits=2, axis=1)
-      outputs, new_state = cell(
-          embeddings, tf.nn.rnn_cell.LSTMStateTuple(c, h))
-    with tf.variable_scope("logits") as scope:
-      logits = slim.fully_connected(
-          inputs=outputs, num_outputs=model.config.vocab_size,
-          activation_fn=None, scope=scope)
-  return tf.nn.softmax(logits), tf.concat(new_state, axis=1)
 
 
 def caption_outputs(model, encoded_images, words_file, vocab, beam_size,
@@ -227,7 +188,7 @@ def caption_outputs(model, encoded_images, words_file, vocab, beam_size,
   good = tf.cast(tf.where(ok)[:, 0], tf.int32)
   states = encode_images_of(model, images, good)
   search = graph_beam_search.beam_search(
-      lambda ids, s: decoder_step(model, ids, s), states, vocab.start_id,
+      model.decoder.softmax_step, states, vocab.start_id,
       vocab.end_id, beam_size, max_caption_length,
       length_normalization_factor)
 

@@ -44,9 +44,9 @@ tensors named below (see im2txt/inference_utils/inference_wrapper_base.py).
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
-import tf_slim as slim
 
 from im2txt.data import schema
+from im2txt.ops import decoder as decoder_lib
 from im2txt.ops import image_embedding
 from im2txt.ops import model_inputs
 from im2txt.ops import scheduled_sampling
@@ -138,6 +138,13 @@ class ShowAndTellModel(object):
     self.initializer = tf.random_uniform_initializer(
         minval=-self.config.initializer_scale,
         maxval=self.config.initializer_scale)
+
+    # The projection, word embedding, LSTM and logits: built once, used by
+    # every branch here and by the graphs built on this model (serving,
+    # scheduled sampling, self-critical decoding).
+    self.decoder = decoder_lib.Decoder(
+        config, is_training=self.is_training(), encoder_dtype=encoder_dtype,
+        initializer=self.initializer)
 
     # A float32 Tensor with shape [batch_size, height, width, channels]
     # (None when training from cached features).
@@ -264,41 +271,19 @@ class ShowAndTellModel(object):
     if self.image_features is not None:
       # The features are this encoder's outputs, computed beforehand; its
       # variables are still created (restored and saved, never run).
-      image_embedding.encoder_variables_only(self.config.image_height,
-                                             self.config.image_width)
-      inception_output = self.image_features
+      self.decoder.encoder_variables_only()
+      image_embeddings = self.decoder.project_images(self.image_features)
     else:
-      inception_output = image_embedding.inception_v3(
-          self.images,
-          trainable=self.train_inception,
-          is_training=self.is_training(),
-          compute_dtype=self.encoder_dtype)
+      image_embeddings = self.decoder.embed_images(
+          self.images, trainable=self.train_inception,
+          is_training=self.is_training())
     self.inception_variables = tf.get_collection(
         tf.GraphKeys.GLOBAL_VARIABLES, scope=schema.ENCODER_SCOPE)
 
-    # [batch, 2048] -> [batch, embedding_size], linear, no bias.
-    with tf.variable_scope("image_embedding") as scope:
-      image_embeddings = slim.fully_connected(
-          inputs=inception_output,
-          num_outputs=self.config.embedding_size,
-          activation_fn=None,
-          weights_initializer=self.initializer,
-          biases_initializer=None,
-          scope=scope)
-
     if self.image_batch is not None:
-      # The same encoder and embedding (shared variables) on a batch.
-      with tf.variable_scope(tf.get_variable_scope(), reuse=True):
-        batch_output = image_embedding.inception_v3(
-            self.image_batch, trainable=False, is_training=False,
-            add_summaries=False, compute_dtype=self.encoder_dtype)
-        with tf.variable_scope("image_embedding") as scope:
-          self.image_batch_embeddings = slim.fully_connected(
-              inputs=batch_output,
-              num_outputs=self.config.embedding_size,
-              activation_fn=None,
-              biases_initializer=None,
-              scope=scope)
+      # The same encoder and projection, frozen, on a batch.
+      self.image_batch_embeddings = self.decoder.embed_images(
+          self.image_batch, add_summaries=False)
 
     # Kept in the graph (as the original does) for tools that read it.
     tf.constant(self.config.embedding_size, name="embedding_size")
@@ -314,15 +299,8 @@ class ShowAndTellModel(object):
     Outputs:
       self.seq_embeddings
     """
-    with tf.variable_scope("seq_embedding"), tf.device("/cpu:0"):
-      embedding_map = tf.get_variable(
-          name="map",
-          shape=[self.config.vocab_size, self.config.embedding_size],
-          initializer=self.initializer)
-      seq_embeddings = tf.nn.embedding_lookup(embedding_map, self.input_seqs)
-
-    self.embedding_map = embedding_map
-    self.seq_embeddings = seq_embeddings
+    self.seq_embeddings = self.decoder.embed(self.input_seqs)
+    self.embedding_map = self.decoder.embedding_map
 
   def build_model(self):
     """Builds the LSTM decoder, the logits and (train/eval) the loss.
@@ -338,82 +316,42 @@ class ShowAndTellModel(object):
       self.target_cross_entropy_losses (training and eval only)
       self.target_cross_entropy_loss_weights (training and eval only)
     """
-    # Departure from the paper kept from the original: BasicLSTMCell has
-    # biases and emits tanh(new_c) * sigmoid(o); the paper's cell has no
-    # biases and emits new_c * sigmoid(o).
-    lstm_cell = tf.nn.rnn_cell.BasicLSTMCell(
-        num_units=self.config.num_lstm_units, state_is_tuple=True)
-    if self.mode == "train":
-      lstm_cell = tf.nn.rnn_cell.DropoutWrapper(
-          lstm_cell,
-          input_keep_prob=self.config.lstm_dropout_keep_prob,
-          output_keep_prob=self.config.lstm_dropout_keep_prob)
+    decoder = self.decoder
+    # Step -1: the image embedding is the input; only the state is kept.
+    initial_state = decoder.initial_state(self.image_embeddings)
 
-    with tf.variable_scope("lstm", initializer=self.initializer) as lstm_scope:
-      # Step -1: the image embedding is the input; only the state is kept.
-      zero_state = lstm_cell.zero_state(
-          batch_size=self.image_embeddings.get_shape()[0], dtype=tf.float32)
-      _, initial_state = lstm_cell(self.image_embeddings, zero_state)
-
-      # Every later cell call shares these variables.
-      lstm_scope.reuse_variables()
-
-      if self.mode == "inference":
+    if self.mode == "inference":
+      with decoder.lstm_scope():
         # States travel as one [batch, c | h] matrix: c in the first
         # num_lstm_units columns, h in the rest.
         tf.concat(axis=1, values=initial_state, name="initial_state")
-        batch_embeddings = self.image_batch_embeddings
-        _, initial_state_batch = lstm_cell(
-            batch_embeddings,
-            lstm_cell.zero_state(batch_size=tf.shape(batch_embeddings)[0],
-                                 dtype=tf.float32))
+      initial_state_batch = decoder.initial_state(self.image_batch_embeddings)
+      with decoder.lstm_scope():
         tf.concat(axis=1, values=initial_state_batch,
                   name="initial_state_batch")
-
         state_feed = tf.placeholder(dtype=tf.float32,
-                                    shape=[None, sum(lstm_cell.state_size)],
+                                    shape=[None, decoder.state_size],
                                     name="state_feed")
-        state_tuple = tf.split(value=state_feed, num_or_size_splits=2, axis=1)
-
-        # One step for a batch of (previous word, state) pairs.
-        lstm_outputs, state_tuple = lstm_cell(
-            inputs=tf.squeeze(self.seq_embeddings, axis=[1]),
-            state=state_tuple)
-
+      # One step for a batch of (previous word, state) pairs.
+      lstm_outputs, state_tuple = decoder.step(
+          tf.squeeze(self.seq_embeddings, axis=[1]),
+          decoder.split_state(state_feed))
+      with decoder.lstm_scope():
         tf.concat(axis=1, values=state_tuple, name="state")
-      elif self.truth_probability is not None:
-        lstm_outputs = None  # The decoder loop computes the logits.
-      else:
-        # Padding positions (mask 0) are not run; their outputs are zeros.
-        sequence_length = tf.reduce_sum(self.input_mask, 1)
-        lstm_outputs, _ = tf.nn.dynamic_rnn(cell=lstm_cell,
-                                            inputs=self.seq_embeddings,
-                                            sequence_length=sequence_length,
-                                            initial_state=initial_state,
-                                            dtype=tf.float32,
-                                            scope=lstm_scope)
-
-    def logits_layer(outputs, reuse=None):
-      with tf.variable_scope("logits", reuse=reuse) as logits_scope:
-        return slim.fully_connected(
-            inputs=outputs,
-            num_outputs=self.config.vocab_size,
-            activation_fn=None,
-            weights_initializer=self.initializer,
-            scope=logits_scope)
-
-    if lstm_outputs is None:
-      # Scheduled sampling: the layer's variables first, then the loop.
-      logits_layer(tf.zeros([0, lstm_cell.output_size]))
+      logits = decoder.logits(lstm_outputs)
+    elif self.truth_probability is not None:
+      # Scheduled sampling: the decoder loop computes the logits.
       logits, self.decoder_inputs = scheduled_sampling.decode(
-          lstm_cell, lstm_scope, initial_state, self.input_seqs,
-          self.embedding_map, lambda o: logits_layer(o, reuse=True),
-          self.truth_probability)
+          decoder, initial_state, self.input_seqs, self.truth_probability)
       logits = tf.reshape(logits, [-1, self.config.vocab_size])
     else:
+      # Padding positions (mask 0) are not run; their outputs are zeros.
+      sequence_length = tf.reduce_sum(self.input_mask, 1)
+      lstm_outputs = decoder.unroll(self.seq_embeddings, initial_state,
+                                    sequence_length)
       # [batch, T, num_lstm_units] -> [batch * T, num_lstm_units]
-      logits = logits_layer(tf.reshape(lstm_outputs,
-                                       [-1, lstm_cell.output_size]))
+      logits = decoder.logits(tf.reshape(lstm_outputs,
+                                         [-1, decoder.output_size]))
 
     if self.mode == "inference":
       tf.nn.softmax(logits, name="softmax")

@@ -73,6 +73,7 @@ from im2txt import cli
 from im2txt import dir_lock
 from im2txt.data import captions_metadata
 from im2txt.data import mscoco_builder
+from im2txt.data import schema
 
 FLAGS = flags.FLAGS
 
@@ -94,9 +95,9 @@ def define_flags():
                        "Number of shards in validation TFRecord files.")
   flags.DEFINE_integer("test_shards", 8,
                        "Number of shards in testing TFRecord files.")
-  flags.DEFINE_string("start_word", "<S>",
+  flags.DEFINE_string("start_word", schema.START_WORD,
                       "Special word added to the beginning of each sentence.")
-  flags.DEFINE_string("end_word", "</S>",
+  flags.DEFINE_string("end_word", schema.END_WORD,
                       "Special word added to the end of each sentence.")
   flags.DEFINE_integer("min_word_count", 4,
                        "The minimum number of occurrences of each word in the "

@@ -38,6 +38,7 @@ import os
 import numpy as np
 
 from im2txt import file_io
+from im2txt.data import schema
 from im2txt.data import vocab_builder
 
 ImageMetadata = collections.namedtuple("ImageMetadata",
@@ -143,8 +144,9 @@ def safe_image_path(image_dir, file_name):
   return os.path.join(image_dir, file_name)
 
 
-def process_metadata(data, captions_file, image_dir, start_word="<S>",
-                     end_word="</S>", report=None, pool=None,
+def process_metadata(data, captions_file, image_dir,
+                     start_word=schema.START_WORD, end_word=schema.END_WORD,
+                     report=None, pool=None,
                      max_caption_tokens=MAX_CAPTION_TOKENS):
   """Pairs the images of a loaded captions file with tokenized captions.
 

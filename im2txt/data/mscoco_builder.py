@@ -40,6 +40,7 @@ from im2txt import file_io
 from im2txt.data import captions_metadata
 from im2txt.data import image_checks
 from im2txt.data import karpathy_split
+from im2txt.data import schema
 from im2txt.data import shard_writer
 from im2txt.data import vocab_builder
 from im2txt.data.captions_metadata import log
@@ -160,8 +161,9 @@ def summarize_skips(split_stats):
 
 def build(train_image_dir, val_image_dir, train_captions_file,
           val_captions_file, output_dir, word_counts_output_file,
-          train_shards=256, val_shards=4, test_shards=8, start_word="<S>",
-          end_word="</S>", min_word_count=4, num_threads=8, cache=None,
+          train_shards=256, val_shards=4, test_shards=8,
+          start_word=schema.START_WORD, end_word=schema.END_WORD,
+          min_word_count=4, num_threads=8, cache=None,
           parallelism="auto",
           max_caption_tokens=captions_metadata.MAX_CAPTION_TOKENS,
           split_file=""):

@@ -29,8 +29,8 @@ One record is one image-caption pair, a ``tf.train.SequenceExample``:
 The writer (:mod:`im2txt.data.shard_writer`), the model's input reader
 (:mod:`im2txt.ops.inputs` via :class:`im2txt.configuration.ModelConfig`) and
 the tests all use the keys and helpers below; nothing else spells them out.
-The encoder's variable scope, which checkpoints depend on, is defined here
-too (ENCODER_SCOPE).
+The start and end words and the model's variable scopes, which checkpoints
+depend on, are defined here too.
 This module does not import TensorFlow's graph machinery; it only builds and
 parses protocol buffers.
 """
@@ -40,9 +40,33 @@ IMAGE_DATA_KEY = "image/data"
 CAPTION_KEY = "image/caption"
 CAPTION_IDS_KEY = "image/caption_ids"
 
+# Start and end words of every caption (the builder's defaults, the
+# vocabulary's and the readers').
+START_WORD = "<S>"
+END_WORD = "</S>"
+
 # Variable scope of the Inception v3 encoder: the official checkpoint's names
 # start with it, and so do the encoder variables of every im2txt checkpoint.
 ENCODER_SCOPE = "InceptionV3"
+
+# The decoder's variable scopes and names (im2txt/ops/decoder.py), the
+# checkpoint names of the original im2txt with TensorFlow >= 1.2:
+#   image_embedding/weights, seq_embedding/map, lstm/basic_lstm_cell/kernel
+#   and /bias, logits/weights and /biases.
+IMAGE_EMBEDDING_SCOPE = "image_embedding"
+WORD_EMBEDDING_SCOPE = "seq_embedding"
+WORD_EMBEDDING_MAP = "map"
+LSTM_SCOPE = "lstm"
+LOGITS_SCOPE = "logits"
+WEIGHTS = "weights"
+BIASES = "biases"
+# Full names (the LSTM cell names its own variables inside LSTM_SCOPE).
+PROJECTION_WEIGHTS_NAME = IMAGE_EMBEDDING_SCOPE + "/" + WEIGHTS
+EMBEDDING_MAP_NAME = WORD_EMBEDDING_SCOPE + "/" + WORD_EMBEDDING_MAP
+LSTM_KERNEL_NAME = LSTM_SCOPE + "/basic_lstm_cell/kernel"
+LSTM_BIAS_NAME = LSTM_SCOPE + "/basic_lstm_cell/bias"
+LOGITS_WEIGHTS_NAME = LOGITS_SCOPE + "/" + WEIGHTS
+LOGITS_BIASES_NAME = LOGITS_SCOPE + "/" + BIASES
 
 
 def _tf():

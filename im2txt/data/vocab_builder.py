@@ -36,6 +36,8 @@ import re
 
 from nltk.tokenize import destructive
 
+from im2txt.data import schema
+
 
 def _stdlib_patterns(tokenizer):
   """Gives an NLTKWordTokenizer stdlib `re` patterns in place of its own.
@@ -68,7 +70,8 @@ def _stdlib_patterns(tokenizer):
 _TOKENIZER = _stdlib_patterns(destructive.NLTKWordTokenizer())
 
 
-def process_caption(caption, start_word="<S>", end_word="</S>"):
+def process_caption(caption, start_word=schema.START_WORD,
+                    end_word=schema.END_WORD):
   """Tokenizes one caption.
 
   Args:

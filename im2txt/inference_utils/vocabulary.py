@@ -27,6 +27,8 @@ import im2txt  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
+from im2txt.data import schema
+
 
 class VocabularyFileError(ValueError):
   """The vocabulary file is missing or malformed."""
@@ -91,8 +93,8 @@ class Vocabulary(object):
 
   def __init__(self,
                vocab_file,
-               start_word="<S>",
-               end_word="</S>",
+               start_word=schema.START_WORD,
+               end_word=schema.END_WORD,
                unk_word="<UNK>"):
     """Reads the vocabulary.
 

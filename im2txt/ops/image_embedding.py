@@ -116,7 +116,8 @@ def inception_v3(images,
                  batch_norm_params=None,
                  add_summaries=True,
                  scope=schema.ENCODER_SCOPE,
-                 compute_dtype=FLOAT32):
+                 compute_dtype=FLOAT32,
+                 reuse=None):
   """Encodes images with Inception v3 into one 2048-d vector each.
 
   Args:
@@ -140,6 +141,8 @@ def inception_v3(images,
       fast on processors with bfloat16 instructions), batch norm with its
       float32 statistics; the output is cast back to float32. The variables
       are float32 and named as always. Only for a frozen encoder.
+    reuse: True to run the encoder whose variables already exist (a second
+      feed of the same model); None creates them.
 
   Returns:
     A float32 Tensor of shape [batch, 2048]: the average-pooled output of the
@@ -172,7 +175,7 @@ def inception_v3(images,
     images = tf.cast(images, compute_dtype)
     custom_getter = _cast_weights_getter(tf.as_dtype(compute_dtype))
 
-  with tf.variable_scope(scope, schema.ENCODER_SCOPE, [images],
+  with tf.variable_scope(scope, schema.ENCODER_SCOPE, [images], reuse=reuse,
                          custom_getter=custom_getter) as var_scope:
     with slim.arg_scope(
         [slim.conv2d, slim.fully_connected],
@@ -236,10 +239,9 @@ def batch_norm_calibration_updates(images, decay=0.9,
       is_training=True, trainable=False, decay=decay,
       updates_collection=CALIBRATION_UPDATES_COLLECTION)
   with tf.name_scope("batch_norm_calibration"):
-    with tf.variable_scope(tf.get_variable_scope(), reuse=True):
-      inception_v3(images, trainable=False, is_training=True,
-                   batch_norm_params=batch_norm_params, add_summaries=False,
-                   scope=scope)
+    inception_v3(images, trainable=False, is_training=True,
+                 batch_norm_params=batch_norm_params, add_summaries=False,
+                 scope=scope, reuse=True)
   return tf.get_collection(CALIBRATION_UPDATES_COLLECTION)
 
 

@@ -108,18 +108,14 @@ def truth_probability(training_config, global_step):
   return p
 
 
-def decode(cell, cell_scope, initial_state, input_seqs, embedding_map,
-           logits_fn, truth_prob, seed=None):
+def decode(decoder, initial_state, input_seqs, truth_prob, seed=None):
   """Runs the decoder over the caption with scheduled sampling.
 
   Args:
-    cell: The LSTM cell (its variables already created, reused here).
-    cell_scope: The variable scope of its variables.
-    initial_state: Its state after the image.
+    decoder: The model's ops/decoder.Decoder (its embedding, LSTM step and
+      logits, with the LSTM's training dropout).
+    initial_state: The LSTM state after the image.
     input_seqs: int64 [batch, T], the ground-truth input words.
-    embedding_map: The word-embedding matrix [vocab_size, embedding_size].
-    logits_fn: Function LSTM output [batch, units] -> logits [batch,
-      vocab_size], with its variables already created.
     truth_prob: float32 scalar, the probability of feeding the truth.
     seed: Optional op seed of the coin flips and samples.
 
@@ -127,6 +123,7 @@ def decode(cell, cell_scope, initial_state, input_seqs, embedding_map,
     (logits float32 [batch, T, vocab_size], fed int64 [batch, T]: the words
     the decoder read, the first always the ground truth's).
   """
+  decoder.create_variables()  # Not inside the loop.
   batch = tf.shape(input_seqs)[0]
   length = tf.shape(input_seqs)[1]
   logits_ta = tf.TensorArray(tf.float32, size=length)
@@ -142,14 +139,12 @@ def decode(cell, cell_scope, initial_state, input_seqs, embedding_map,
       samples = tf.random.categorical(previous_logits, 1, seed=seed + 1)[:, 0]
     use_truth = tf.logical_or(tf.equal(t, 0), coins < truth_prob)
     word = tf.where_v2(use_truth, truth, samples)
-    with tf.variable_scope(cell_scope, reuse=True):
-      output, state = cell(tf.nn.embedding_lookup(embedding_map, word), state)
-    logits = logits_fn(output)
+    output, state = decoder.step(decoder.embed(word), state)
+    logits = decoder.logits(output)
     return (t + 1, state, logits, logits_ta.write(t, logits),
             fed_ta.write(t, word))
 
-  vocab_size = embedding_map.shape[0]
-  start_logits = tf.zeros(tf.stack([batch, vocab_size]))
+  start_logits = tf.zeros(tf.stack([batch, decoder.config.vocab_size]))
   _, _, _, logits_ta, fed_ta = tf.while_loop(
       lambda t, *unused: t < length, body,
       (tf.constant(0), initial_state, start_logits, logits_ta, fed_ta),

@@ -40,18 +40,18 @@ def _mask_after_end(ids, end_id):
   return tf.cast(tf.equal(ended_before, 0), tf.float32)
 
 
-def sample_and_greedy(cell, cell_scope, initial_state, embedding_map,
-                      logits_fn, start_id, end_id, max_length, seed=None):
+def sample_and_greedy(decoder, initial_state, start_id, end_id, max_length,
+                      seed=None):
   """Decodes a sampled and a greedy caption per image in one loop.
 
   Rows 0..B-1 sample, rows B..2B-1 take the argmax; both start from the
   image's state. Only the sampled rows' log-probabilities carry gradients.
+  The LSTM runs without dropout, so that the greedy baseline is
+  deterministic.
 
   Args:
-    cell, cell_scope: The LSTM cell and the scope of its variables.
+    decoder: The model's ops/decoder.Decoder.
     initial_state: LSTMStateTuple of [B, units] tensors after the image.
-    embedding_map: The word-embedding matrix.
-    logits_fn: LSTM output -> logits, variables already created.
     start_id, end_id: Word ids.
     max_length: Words decoded per caption (after the start word).
     seed: Optional op seed of the samples.
@@ -60,6 +60,7 @@ def sample_and_greedy(cell, cell_scope, initial_state, embedding_map,
     A Decoded: int64 ids [B, max_length], float32 log-probabilities and
     masks [B, max_length].
   """
+  decoder.create_variables()  # Not inside the loop.
   batch = tf.shape(initial_state[0])[0]
   state = tf.nest.map_structure(lambda s: tf.concat([s, s], 0),
                                 initial_state)
@@ -68,10 +69,8 @@ def sample_and_greedy(cell, cell_scope, initial_state, embedding_map,
   logp_ta = tf.TensorArray(tf.float32, size=max_length)
 
   def body(t, words, state, ids_ta, logp_ta):
-    with tf.variable_scope(cell_scope, reuse=True):
-      output, state = cell(tf.nn.embedding_lookup(embedding_map, words),
-                           state)
-    logits = logits_fn(output)
+    output, state = decoder.step(decoder.embed(words), state, dropout=False)
+    logits = decoder.logits(output)
     log_probs = tf.nn.log_softmax(logits)
     sampled = tf.random.categorical(logits[:batch], 1, seed=seed)[:, 0]
     greedy = tf.argmax(logits[batch:], axis=1)

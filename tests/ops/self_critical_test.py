@@ -1,4 +1,4 @@
-"""Self-critical decoder (work in progress): masks, greedy rows, gradients."""
+"""Self-critical decoding on the model's decoder: masks, greedy rows."""
 
 import unittest
 
@@ -7,9 +7,10 @@ import numpy as np
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
-import tf_slim as slim
 
+from im2txt.ops import decoder as decoder_lib
 from im2txt.ops import self_critical
+from tests import testing_utils
 
 VOCAB, UNITS, END = 7, 8, 1
 
@@ -20,23 +21,18 @@ class SelfCriticalDecoderTest(unittest.TestCase):
     g = tf.Graph()
     with g.as_default():
       tf.set_random_seed(3)
-      embedding = tf.get_variable("map", [VOCAB, UNITS])
-      cell = tf.nn.rnn_cell.BasicLSTMCell(UNITS)
-      with tf.variable_scope("lstm") as scope:
-        image = np.random.RandomState(0).randn(batch, UNITS)
-        _, state = cell(tf.constant(image, tf.float32),
-                        cell.zero_state(batch, tf.float32))
-
-      def logits_fn(x):
-        with tf.variable_scope("logits", reuse=tf.AUTO_REUSE):
-          return slim.fully_connected(x, VOCAB, activation_fn=None)
-
+      config = testing_utils.tiny_model_config(
+          vocab_size=VOCAB, embedding_size=UNITS, num_lstm_units=UNITS)
+      # A training decoder: the decoding must still run without dropout.
+      decoder = decoder_lib.Decoder(config, is_training=True)
+      image = np.random.RandomState(0).randn(batch, UNITS)
+      state = decoder.initial_state(tf.constant(image, tf.float32),
+                                    dropout=False)
       decoded = self_critical.sample_and_greedy(
-          cell, scope, state, embedding, logits_fn, start_id=0, end_id=END,
-          max_length=length, seed=5)
+          decoder, state, start_id=0, end_id=END, max_length=length, seed=5)
       advantage = tf.constant([1.0, -1.0, 0.5, 0.0])
       loss = self_critical.policy_gradient_loss(decoded, advantage)
-      grads = tf.gradients(loss, [embedding])
+      grads = tf.gradients(loss, [decoder.embedding_map])
     return g, decoded, loss, grads
 
   def testShapesMasksAndGradients(self):
