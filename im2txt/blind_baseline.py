@@ -33,9 +33,9 @@ import sys
 
 from absl import flags
 
-from im2txt import caption_metrics
-from im2txt import cli
-from im2txt import file_io
+from im2txt.evaluation import caption_metrics
+from im2txt.common import cli
+from im2txt.common import file_io
 
 FLAGS = flags.FLAGS
 
@@ -45,9 +45,14 @@ def define_flags():
   flags.DEFINE_string("train_file_pattern", "",
                       "TFRecord pattern of the training split whose most "
                       "frequent caption is the baseline. Required.")
-  flags.DEFINE_string("input_file_pattern", "",
-                      "TFRecord pattern of the split to caption. Required.")
-  flags.DEFINE_string("output_file", "", "MSCOCO results JSON to write.")
+  cli.define_shared_flag(
+      "input_file_pattern",
+      "TFRecord pattern of the split to caption. Required.",
+      __name__)
+  cli.define_shared_flag(
+      "output_file",
+      "MSCOCO results JSON to write.",
+      __name__)
   for name in ("train_file_pattern", "input_file_pattern", "output_file"):
     flags.register_validator(name, bool, message="--%s is required." % name)
 

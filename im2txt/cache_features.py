@@ -51,57 +51,66 @@ import sys
 
 from absl import flags
 
-from im2txt import cli
+from im2txt.common import cli
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
-from im2txt import checkpoints
+from im2txt.common import checkpoints
 from im2txt import configuration
-from im2txt import feature_cache
+from im2txt.features import encoder_cache
 
 FLAGS = flags.FLAGS
 
 
 def define_flags():
   """Defines the command-line flags (only when run as a program)."""
-  flags.DEFINE_string("input_file_pattern", "",
-                      "TFRecord pattern of the split to encode. Required.")
+  cli.define_shared_flag(
+      "input_file_pattern",
+      "TFRecord pattern of the split to encode. Required.",
+      __name__)
   flags.DEFINE_string("output_dir", "", "Directory of the feature shards.")
   flags.DEFINE_string("inception_checkpoint_file", "",
                       "Inception v3 checkpoint with the encoder's weights.")
-  flags.DEFINE_string("checkpoint_path", "",
-                      "Or: a model checkpoint (prefix or train directory) "
-                      "whose encoder to use.")
-  flags.DEFINE_string("model_config_file", "",
-                      "Optional ModelConfig JSON (image sizes); default: "
-                      "model_config.json beside --checkpoint_path, else the "
-                      "built-in defaults.")
+  cli.define_shared_flag(
+      "checkpoint_path",
+      "Or: a model checkpoint (prefix or train directory) "
+      "whose encoder to use.",
+      __name__)
+  cli.define_shared_flag(
+      "model_config_file",
+      "Optional ModelConfig JSON (image sizes); default: "
+      "model_config.json beside --checkpoint_path, else the "
+      "built-in defaults.",
+      __name__)
   flags.DEFINE_integer("num_crops", 1,
                        "Crops per image: 1 = evaluation preprocessing only.")
-  flags.DEFINE_integer("batch_size", 32, "Images per encoder batch.",
-                       lower_bound=1)
+  cli.define_shared_flag(
+      "batch_size",
+      "Images per encoder batch.",
+      __name__, default=32)
   cli.define_encoder_dtype_flag(__name__)
   for name in ("input_file_pattern", "output_dir"):
     flags.register_validator(name, bool, message="--%s is required." % name)
 
 
-def _encoder_and_config():
-  """(encoder checkpoint, ModelConfig) from the flags."""
-  if bool(FLAGS.inception_checkpoint_file) == bool(FLAGS.checkpoint_path):
-    raise feature_cache.FeatureCacheError(
+def _encoder_and_config(inception_checkpoint_file, checkpoint_path,
+                        model_config_file):
+  """(encoder checkpoint, ModelConfig) of the flags' values."""
+  if bool(inception_checkpoint_file) == bool(checkpoint_path):
+    raise encoder_cache.FeatureCacheError(
         "Give exactly one of --inception_checkpoint_file and "
         "--checkpoint_path.")
-  if not FLAGS.checkpoint_path:
+  if not checkpoint_path:
     model_config = configuration.ModelConfig()
-    if FLAGS.model_config_file:
+    if model_config_file:
       model_config = configuration.ModelConfig.from_json_file(
-          FLAGS.model_config_file)
-    return FLAGS.inception_checkpoint_file, model_config
-  checkpoint = checkpoints.resolve(FLAGS.checkpoint_path)
+          model_config_file)
+    return inception_checkpoint_file, model_config
+  checkpoint = checkpoints.resolve(checkpoint_path)
   model_config = checkpoints.model_config_for(checkpoint,
-                                              FLAGS.model_config_file)
-  if (not FLAGS.model_config_file and
+                                              model_config_file)
+  if (not model_config_file and
       not checkpoints.has_saved_model_config(checkpoint)):
     tf.logging.warning(
         "No %s beside %s and no --model_config_file: using the default "
@@ -114,8 +123,10 @@ def _encoder_and_config():
 def main(unused_argv):
   tf.logging.set_verbosity(tf.logging.INFO)
   try:
-    checkpoint, model_config = _encoder_and_config()
-    summary = feature_cache.cache_features(
+    checkpoint, model_config = _encoder_and_config(
+        FLAGS.inception_checkpoint_file, FLAGS.checkpoint_path,
+        FLAGS.model_config_file)
+    summary = encoder_cache.cache_features(
         FLAGS.input_file_pattern, FLAGS.output_dir, model_config, checkpoint,
         FLAGS.num_crops, FLAGS.batch_size, FLAGS.encoder_dtype)
   except ValueError as e:

@@ -32,8 +32,8 @@ decoded is reported and skipped, and the exit status is then 1.
 
 --gallery_dir also writes a caption gallery of the first
 --gallery_max_images images (index.html and contact_sheet.png, see
-im2txt/caption_gallery.py), with the reference captions of the records, or
-of --captions_file for image files.
+im2txt/captioning/caption_gallery.py), with the reference captions of the
+records, or of --captions_file for image files.
 """
 
 import json
@@ -41,15 +41,15 @@ import sys
 
 from absl import flags
 
-from im2txt import cli
+from im2txt.common import cli
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
-from im2txt import caption_gallery
-from im2txt import caption_metrics
-from im2txt import captioning
-from im2txt import file_io
+from im2txt.captioning import caption_gallery
+from im2txt.evaluation import caption_metrics
+from im2txt.captioning import captioner
+from im2txt.common import file_io
 from im2txt.data import records
 from im2txt.inference_utils import caption_generator
 from im2txt.ops import inputs as input_ops
@@ -59,26 +59,36 @@ FLAGS = flags.FLAGS
 
 def define_flags():
   """Defines the command-line flags (only when run as a program)."""
-  flags.DEFINE_string("input_file_pattern", "",
-                      "TFRecord pattern of a split to caption.")
-  flags.DEFINE_string("input_files", "",
-                      "Comma-separated patterns of image files to caption.")
-  flags.DEFINE_string("output_file", "", "MSCOCO results JSON to write.")
+  cli.define_shared_flag(
+      "input_file_pattern",
+      "TFRecord pattern of a split to caption.",
+      __name__)
+  cli.define_shared_flag(
+      "input_files",
+      "Comma-separated patterns of image files to caption.",
+      __name__)
+  cli.define_shared_flag(
+      "output_file",
+      "MSCOCO results JSON to write.",
+      __name__)
   flags.DEFINE_string("top_k_file", "",
                       "Optional JSON with every beam caption and probability.")
   flags.DEFINE_integer("max_images", 0, "Caption at most this many (0: all).")
-  flags.DEFINE_integer("batch_size", 32,
-                       "Images captioned together by batched beam search "
-                       "(same captions as one at a time, faster).",
-                       lower_bound=1)
+  cli.define_shared_flag(
+      "batch_size",
+      "Images captioned together by batched beam search "
+      "(same captions as one at a time, faster).",
+      __name__, default=32)
   flags.DEFINE_string("gallery_dir", "",
                       "Optional directory for an HTML gallery and PNG "
                       "contact sheet of the captions.")
   flags.DEFINE_integer("gallery_max_images", 100,
                        "Images shown in the gallery (the first ones).")
-  flags.DEFINE_string("captions_file", "",
-                      "Optional MSCOCO captions JSON with reference captions "
-                      "for the gallery of --input_files.")
+  cli.define_shared_flag(
+      "captions_file",
+      "Optional MSCOCO captions JSON with reference captions "
+      "for the gallery of --input_files.",
+      __name__)
   cli.define_captioning_flags(__name__)
   flags.register_validator("output_file", bool,
                            message="--output_file is required.")
@@ -93,24 +103,24 @@ def _keep_first(images, n, kept):
     yield image_id, encoded, name
 
 
-def _images(failures):
+def _images(input_file_pattern, input_files, failures):
   """The (image_id, encoded image, name) items of the flags' input."""
-  if FLAGS.input_file_pattern:
-    return captioning.images_from_records(FLAGS.input_file_pattern)
-  items, unmatched = captioning.image_files_with_ids(FLAGS.input_files)
+  if input_file_pattern:
+    return captioner.images_from_records(input_file_pattern)
+  items, unmatched = captioner.image_files_with_ids(input_files)
   failures.extend((p, "no file matches this pattern") for p in unmatched)
   image_ids = {filename: image_id for image_id, filename in items}
   return ((image_ids[filename], data, filename)
-          for filename, data in captioning.read_image_files(
+          for filename, data in captioner.read_image_files(
               [filename for _, filename in items], failures))
 
 
-def _references():
+def _references(input_file_pattern, captions_file):
   """The gallery's reference captions: image_id -> [captions]."""
-  if FLAGS.input_file_pattern:
-    return caption_metrics.references_from_records(FLAGS.input_file_pattern)
-  if FLAGS.captions_file:
-    return caption_metrics.references_from_captions_json(FLAGS.captions_file)
+  if input_file_pattern:
+    return caption_metrics.references_from_records(input_file_pattern)
+  if captions_file:
+    return caption_metrics.references_from_captions_json(captions_file)
   return {}
 
 
@@ -125,15 +135,16 @@ def main(unused_argv):
     for path in (FLAGS.output_file, FLAGS.top_k_file):
       if path:
         file_io.check_writable_location(path)
-    g, model, restore_fn, vocab, _ = captioning.load_model(
+    g, model, restore_fn, vocab, _ = captioner.load_model(
         FLAGS.checkpoint_path, FLAGS.vocab_file, FLAGS.model_config_file,
         FLAGS.encoder_dtype)
     generator = caption_generator.CaptionGenerator(
         model, vocab, beam_size=FLAGS.beam_size,
         max_caption_length=FLAGS.max_caption_length,
         length_normalization_factor=FLAGS.length_normalization_factor)
-    images = _images(failures)
-  except captioning.SETUP_ERRORS + (OSError,) as e:
+    images = _images(FLAGS.input_file_pattern, FLAGS.input_files,
+                     failures)
+  except captioner.SETUP_ERRORS + (OSError,) as e:
     sys.exit("caption_images: error: %s" % e)
 
   if FLAGS.max_images:
@@ -144,7 +155,7 @@ def main(unused_argv):
   try:
     with tf.Session(graph=g) as sess:
       restore_fn(sess)
-      results, top_k, more_failures = captioning.caption_all(
+      results, top_k, more_failures = captioner.caption_all(
           sess, generator, vocab, images, batch_size=FLAGS.batch_size)
   except (records.RecordReadError, input_ops.NoInputFilesError) as e:
     sys.exit("caption_images: error: %s" % e)
@@ -163,7 +174,8 @@ def main(unused_argv):
   print("Wrote %d captions to %s" % (len(results), FLAGS.output_file))
   if FLAGS.gallery_dir:
     try:
-      references = _references()
+      references = _references(FLAGS.input_file_pattern,
+                               FLAGS.captions_file)
     except caption_metrics.MetricsError as e:
       sys.exit("caption_images: error: %s" % e)
     entries = [caption_gallery.GalleryEntry(

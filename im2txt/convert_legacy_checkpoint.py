@@ -25,15 +25,15 @@ global step included, as a checkpoint in the current (V2) format, with a
 `checkpoint` index in the output folder. --input_checkpoint may be a V1
 file (one file, no .index). The output's global step is the input's, so
 train resumes from it and evaluate labels it with it. See
-im2txt/legacy_checkpoints.py for the names.
+im2txt/serving/legacy_checkpoints.py for the names.
 """
 
 import sys
 
 from absl import flags
 
-from im2txt import cli
-from im2txt import legacy_checkpoints
+from im2txt.common import cli
+from im2txt.serving import legacy_checkpoints
 
 import tensorflow.compat.v1 as tf
 

@@ -31,13 +31,14 @@ captions the first N distinct images of the split with beam search and
 writes their BLEU-1..4, METEOR, ROUGE-L and CIDEr as summaries
 ``caption_metrics/<metric>`` beside the perplexity, the captions as
 eval_dir/captions-<step>.json and the scores to eval_dir/caption_metrics.json
-(see im2txt/caption_evaluation.py).
+(see im2txt/evaluation/caption_evaluation.py).
 
 --run_once evaluates what is there and exits. --eval_on_cpu keeps the job
 off the GPUs (instead of CUDA_VISIBLE_DEVICES="") so that it can share a
 machine with training.
 """
 
+import functools
 import json
 import math
 import os
@@ -46,20 +47,20 @@ import time
 
 from absl import flags
 
-from im2txt import cli
-from im2txt import onednn_default
+from im2txt.common import cli
+from im2txt.common import onednn_default
 import numpy as np
 
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
-from im2txt import caption_evaluation
-from im2txt import checkpoints
-from im2txt import file_io
-from im2txt import legacy_checkpoints
+from im2txt.evaluation import caption_evaluation
+from im2txt.common import checkpoints
+from im2txt.common import file_io
+from im2txt.serving import legacy_checkpoints
 from im2txt import show_and_tell_model
-from im2txt import training
+from im2txt.training import builder
 from im2txt.ops import inputs as input_ops
 
 FLAGS = flags.FLAGS
@@ -67,8 +68,10 @@ FLAGS = flags.FLAGS
 
 def define_flags():
   """Defines the command-line flags (only when run as a program)."""
-  flags.DEFINE_string("input_file_pattern", "",
-                      "File pattern of sharded TFRecord input files. Required.")
+  cli.define_shared_flag(
+      "input_file_pattern",
+      "File pattern of sharded TFRecord input files. Required.",
+      __name__)
   flags.DEFINE_string("checkpoint_dir", "",
                       "Directory containing model checkpoints. Required.")
   flags.DEFINE_string("eval_dir", "",
@@ -83,15 +86,19 @@ def define_flags():
                        "Evaluate the checkpoints present once, then exit.")
   flags.DEFINE_boolean("eval_on_cpu", False,
                        "Run on the CPU only, leaving GPUs to training.")
-  flags.DEFINE_string("model_config_file", "",
-                      "Optional ModelConfig JSON; default: model_config.json "
-                      "in --checkpoint_dir, else the built-in defaults.")
+  cli.define_shared_flag(
+      "model_config_file",
+      "Optional ModelConfig JSON; default: model_config.json "
+      "in --checkpoint_dir, else the built-in defaults.",
+      __name__)
   flags.DEFINE_integer("num_caption_eval_images", 0,
                        "If > 0, also caption this many images of the split "
                        "per checkpoint and write their caption metrics.")
-  flags.DEFINE_string("vocab_file", "",
-                      "word_counts.txt; required with "
-                      "--num_caption_eval_images.")
+  cli.define_shared_flag(
+      "vocab_file",
+      "word_counts.txt; required with "
+      "--num_caption_eval_images.",
+      __name__)
   flags.DEFINE_integer(
       "caption_eval_beam_size", 3,
       "Beam size of the captions of --num_caption_eval_images.")
@@ -393,14 +400,14 @@ def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
         time.sleep(time_to_next_eval)
 
 
-def _caption_evaluator(model_config, session_config):
-  """The CaptionEvaluator of the flags (--num_caption_eval_images)."""
+def _caption_evaluator(vocab_file, input_file_pattern, num_images, beam_size,
+                       model_config, session_config):
+  """The CaptionEvaluator of --num_caption_eval_images (exits on a bad
+  vocabulary or metrics setup)."""
   try:
     return caption_evaluation.CaptionEvaluator(
-        model_config, FLAGS.vocab_file, FLAGS.input_file_pattern,
-        FLAGS.num_caption_eval_images,
-        beam_size=FLAGS.caption_eval_beam_size,
-        session_config=session_config)
+        model_config, vocab_file, input_file_pattern, num_images,
+        beam_size=beam_size, session_config=session_config)
   except ValueError as e:
     # MetricsError, VocabularyFileError and VocabularyMismatchError are
     # ValueErrors.
@@ -415,7 +422,9 @@ def main(unused_argv):
     sys.exit("evaluate: error: %s" % e)
   caption_evaluator_fn = None
   if FLAGS.num_caption_eval_images > 0:
-    caption_evaluator_fn = _caption_evaluator
+    caption_evaluator_fn = functools.partial(
+        _caption_evaluator, FLAGS.vocab_file, FLAGS.input_file_pattern,
+        FLAGS.num_caption_eval_images, FLAGS.caption_eval_beam_size)
   try:
     run(FLAGS.input_file_pattern, FLAGS.checkpoint_dir, FLAGS.eval_dir,
         eval_interval_secs=FLAGS.eval_interval_secs,
@@ -426,7 +435,7 @@ def main(unused_argv):
         model_config_file=FLAGS.model_config_file,
         caption_evaluator_fn=caption_evaluator_fn)
   except tf.errors.DataLossError as e:
-    sys.exit("evaluate: error: %s" % training.describe_data_loss(
+    sys.exit("evaluate: error: %s" % builder.describe_data_loss(
         e, FLAGS.input_file_pattern))
   except legacy_checkpoints.LegacyCheckpointError as e:
     sys.exit("evaluate: error: %s" % e)

@@ -27,7 +27,8 @@ the graph with --beam_size, --max_caption_length and
 `step` are the original's two-step protocol. The vocabulary travels inside
 the SavedModel as an asset. Load it with tf.saved_model.load (plain
 TensorFlow 2, nothing from this project) or inspect it with
-`saved_model_cli show --all --dir ...`. See im2txt/saved_model_export.py.
+`saved_model_cli show --all --dir ...`. See
+im2txt/serving/saved_model_export.py.
 
 --frozen_graph_file writes the inference graph with its variables as
 constants and the original's node names, for `run_inference
@@ -38,13 +39,13 @@ import sys
 
 from absl import flags
 
-from im2txt import cli
+from im2txt.common import cli
 
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
-from im2txt import saved_model_export
+from im2txt.serving import saved_model_export
 
 FLAGS = flags.FLAGS
 
@@ -55,9 +56,11 @@ def define_flags():
   flags.DEFINE_string("export_dir", "",
                       "Directory to write the SavedModel to (must not "
                       "exist, unless --overwrite).")
-  flags.DEFINE_string("frozen_graph_file", "",
-                      "Optional: also write the frozen inference GraphDef "
-                      "(binary) to this file.")
+  cli.define_shared_flag(
+      "frozen_graph_file",
+      "Optional: also write the frozen inference GraphDef "
+      "(binary) to this file.",
+      __name__)
   flags.DEFINE_boolean("overwrite", False,
                        "Replace an existing --export_dir or "
                        "--frozen_graph_file.")

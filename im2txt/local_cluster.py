@@ -31,8 +31,8 @@ import tempfile
 
 from absl import flags
 
-from im2txt import cli
-from im2txt import launcher
+from im2txt.common import cli
+from im2txt.training import launcher
 
 FLAGS = flags.FLAGS
 

@@ -46,13 +46,13 @@ import sys
 
 from absl import flags
 
-from im2txt import cli
+from im2txt.common import cli
 
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
-from im2txt import captioning
+from im2txt.captioning import captioner
 from im2txt.inference_utils import caption_generator
 
 FLAGS = flags.FLAGS
@@ -60,16 +60,22 @@ FLAGS = flags.FLAGS
 
 def define_flags():
   """Defines the command-line flags (only when run as a program)."""
-  flags.DEFINE_string("input_files", "",
-                      "File pattern or comma-separated list of file patterns "
-                      "of image files.")
-  flags.DEFINE_string("frozen_graph_file", "",
-                      "A frozen inference graph (export_saved_model "
-                      "--frozen_graph_file) to caption with instead of "
-                      "--checkpoint_path.")
-  flags.DEFINE_integer("batch_size", 1,
-                       "Images captioned together by batched beam search "
-                       "(same output; 1 = one at a time).", lower_bound=1)
+  cli.define_shared_flag(
+      "input_files",
+      "File pattern or comma-separated list of file patterns "
+      "of image files.",
+      __name__)
+  cli.define_shared_flag(
+      "frozen_graph_file",
+      "A frozen inference graph (export_saved_model "
+      "--frozen_graph_file) to caption with instead of "
+      "--checkpoint_path.",
+      __name__)
+  cli.define_shared_flag(
+      "batch_size",
+      "Images captioned together by batched beam search "
+      "(same output; 1 = one at a time).",
+      __name__, default=1)
   cli.define_captioning_flags(__name__)
 
 
@@ -80,20 +86,20 @@ def main(unused_argv):
       if FLAGS.checkpoint_path:
         raise ValueError("--frozen_graph_file holds the weights; pass it "
                          "or --checkpoint_path, not both.")
-      g, model, restore_fn, vocab, _ = captioning.load_frozen_graph(
+      g, model, restore_fn, vocab, _ = captioner.load_frozen_graph(
           FLAGS.frozen_graph_file, FLAGS.vocab_file)
     else:
-      g, model, restore_fn, vocab, _ = captioning.load_model(
+      g, model, restore_fn, vocab, _ = captioner.load_model(
           FLAGS.checkpoint_path, FLAGS.vocab_file, FLAGS.model_config_file,
           FLAGS.encoder_dtype)
     generator = caption_generator.CaptionGenerator(
         model, vocab, beam_size=FLAGS.beam_size,
         max_caption_length=FLAGS.max_caption_length,
         length_normalization_factor=FLAGS.length_normalization_factor)
-  except captioning.SETUP_ERRORS as e:
+  except captioner.SETUP_ERRORS as e:
     sys.exit("run_inference: error: %s" % e)
 
-  filenames, unmatched = captioning.expand_input_files(FLAGS.input_files)
+  filenames, unmatched = captioner.expand_input_files(FLAGS.input_files)
   failures = []
   for pattern in unmatched:
     failures.append((pattern, "no file matches this pattern"))
@@ -102,13 +108,13 @@ def main(unused_argv):
 
   with tf.Session(graph=g) as sess:
     restore_fn(sess)
-    images = captioning.read_image_files(filenames, failures)
-    for (filename, _), captions in captioning.beam_search_in_batches(
+    images = captioner.read_image_files(filenames, failures)
+    for (filename, _), captions in captioner.beam_search_in_batches(
         sess, generator, images, FLAGS.batch_size, lambda item: item[1]):
       if captions is None:
         failures.append((filename, "not a decodable JPEG image"))
         continue
-      print("\n".join(captioning.format_captions(
+      print("\n".join(captioner.format_captions(
           os.path.basename(filename), captions, vocab)), flush=True)
 
   for name, problem in failures:

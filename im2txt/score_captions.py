@@ -23,7 +23,7 @@ from an MSCOCO captions JSON file (--captions_file). Several results files
 (comma-separated) are scored against the same references and printed as one
 table, a row each. --output_file gets the scores as JSON:
 {"models": [{"results_file", "num_images", "scores": {metric: value}}]}.
-See im2txt/caption_metrics.py.
+See im2txt/evaluation/caption_metrics.py.
 """
 
 import collections
@@ -33,9 +33,9 @@ import sys
 
 from absl import flags
 
-from im2txt import caption_metrics
-from im2txt import cli
-from im2txt import file_io
+from im2txt.evaluation import caption_metrics
+from im2txt.common import cli
+from im2txt.common import file_io
 
 FLAGS = flags.FLAGS
 
@@ -48,9 +48,14 @@ def define_flags():
   flags.DEFINE_string("reference_file_pattern", "",
                       "TFRecord pattern of the split whose captions are the "
                       "references.")
-  flags.DEFINE_string("captions_file", "",
-                      "MSCOCO captions JSON with the reference captions.")
-  flags.DEFINE_string("output_file", "", "Optional JSON file for the scores.")
+  cli.define_shared_flag(
+      "captions_file",
+      "MSCOCO captions JSON with the reference captions.",
+      __name__)
+  cli.define_shared_flag(
+      "output_file",
+      "Optional JSON file for the scores.",
+      __name__)
   flags.DEFINE_list("metrics", list(caption_metrics.METRICS),
                     "Metrics to compute (SPICE is not available offline).")
   flags.register_validator("results_file", bool,

@@ -58,11 +58,14 @@ MODES = ("train", "eval", "inference")
 IMAGE_FEED = "image_feed:0"            # string [], one encoded image
 IMAGE_BATCH_FEED = "image_batch_feed:0"  # string [n], n encoded images
 INPUT_FEED = "input_feed:0"            # int64 [batch], previous word ids
-STATE_FEED = "lstm/state_feed:0"       # float32 [batch, 2 * num_lstm_units]
-INITIAL_STATE = "lstm/initial_state:0"  # float32 [1, 2 * num_lstm_units]
+# float32 [batch, 2 * num_lstm_units]
+STATE_FEED = schema.LSTM_SCOPE + "/state_feed:0"
+# float32 [1, 2 * num_lstm_units]
+INITIAL_STATE = schema.LSTM_SCOPE + "/initial_state:0"
 # float32 [n, 2 * num_lstm_units], the initial states of IMAGE_BATCH_FEED.
-INITIAL_STATE_BATCH = "lstm/initial_state_batch:0"
-STATE = "lstm/state:0"                 # float32 [batch, 2 * num_lstm_units]
+INITIAL_STATE_BATCH = schema.LSTM_SCOPE + "/initial_state_batch:0"
+# float32 [batch, 2 * num_lstm_units]
+STATE = schema.LSTM_SCOPE + "/state:0"
 SOFTMAX = "softmax:0"                  # float32 [batch, vocab_size]
 
 

@@ -39,7 +39,7 @@ import sys
 
 from absl import flags
 
-from im2txt import cli
+from im2txt.common import cli
 from im2txt.data import feature_records
 from im2txt.data import records
 from im2txt.data import schema
@@ -57,8 +57,10 @@ KINDS = {
 
 def define_flags():
   """Defines the command-line flags (only when run as a program)."""
-  flags.DEFINE_string("input_file_pattern", "",
-                      "Comma-separated TFRecord file patterns. Required.")
+  cli.define_shared_flag(
+      "input_file_pattern",
+      "Comma-separated TFRecord file patterns. Required.",
+      __name__)
   flags.DEFINE_enum("kind", "captions", sorted(KINDS),
                     "What the records must parse as: caption records (the "
                     "builder's), cached-feature records, or any (checksums "

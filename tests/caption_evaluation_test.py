@@ -12,9 +12,9 @@ from PIL import Image
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
-from im2txt import caption_evaluation
-from im2txt import caption_metrics
-from im2txt import captioning
+from im2txt.evaluation import caption_evaluation
+from im2txt.evaluation import caption_metrics
+from im2txt.captioning import captioner
 from im2txt import configuration
 from im2txt.data import schema
 from im2txt.inference_utils import caption_generator
@@ -50,7 +50,7 @@ class CaptionEvaluationTest(tf.test.TestCase):
               image_id, _jpeg(color), tokens,
               [WORDS.index(t) for t in tokens]).SerializeToString())
     # A random model, saved as a checkpoint of step 42.
-    graph, _, saver = captioning.build_inference_graph(cls.config)
+    graph, _, saver = captioner.build_inference_graph(cls.config)
     with graph.as_default():
       step = tf.Variable(42, name="global_step")
       saver = tf.train.Saver()
@@ -84,14 +84,14 @@ class CaptionEvaluationTest(tf.test.TestCase):
                      {"42": scores})
 
     # The captions are the captioning library's for the same checkpoint.
-    g, model, restore_fn, vocab, _ = captioning.load_model(
+    g, model, restore_fn, vocab, _ = captioner.load_model(
         self.checkpoint, self.vocab_file)
     generator = caption_generator.CaptionGenerator(
         model, vocab, beam_size=2, max_caption_length=5)
     with tf.Session(graph=g) as sess:
       restore_fn(sess)
-      direct, _, failures = captioning.caption_all(
-          sess, generator, vocab, captioning.images_from_records(
+      direct, _, failures = captioner.caption_all(
+          sess, generator, vocab, captioner.images_from_records(
               self.pattern), batch_size=2)
     self.assertEqual(failures, [])
     self.assertEqual(direct[:3], results)

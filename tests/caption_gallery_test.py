@@ -10,7 +10,7 @@ import unittest
 import numpy as np
 from PIL import Image
 
-from im2txt import caption_gallery
+from im2txt.captioning import caption_gallery
 
 
 def _jpeg(color, size=(160, 120)):

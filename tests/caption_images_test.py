@@ -10,7 +10,7 @@ import unittest
 import pytest
 from pycocotools.coco import COCO
 
-from im2txt import caption_metrics
+from im2txt.evaluation import caption_metrics
 from tests import testing_utils
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 from pycocotools.coco import COCO
 
 from im2txt import blind_baseline
-from im2txt import caption_metrics
+from im2txt.evaluation import caption_metrics
 from tests import testing_utils
 
 pytestmark = pytest.mark.slow  # Java start-up for the tokenizer and METEOR.

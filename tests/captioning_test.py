@@ -10,7 +10,7 @@ from PIL import Image
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
-from im2txt import captioning
+from im2txt.captioning import captioner
 from im2txt.inference_utils import caption_generator
 from tests import testing_utils
 
@@ -51,14 +51,14 @@ class CaptioningTest(tf.test.TestCase):
     for name in ("COCO_val2014_000000224477.jpg", "img_5.jpg", "x.png"):
       with open(os.path.join(folder, name), "wb") as f:
         f.write(name.encode())
-    items, unmatched = captioning.image_files_with_ids(
+    items, unmatched = captioner.image_files_with_ids(
         os.path.join(folder, "*.jpg") + ",," + os.path.join(folder, "no*"))
     self.assertEqual(sorted(i for i, _ in items), [5, 224477])
     self.assertEqual(unmatched, [os.path.join(folder, "no*")])
     with self.assertRaisesRegex(ValueError, "x.png: no image id"):
-      captioning.image_files_with_ids(os.path.join(folder, "x.png"))
+      captioner.image_files_with_ids(os.path.join(folder, "x.png"))
     failures = []
-    read = list(captioning.read_image_files(
+    read = list(captioner.read_image_files(
         [os.path.join(folder, "img_5.jpg"), os.path.join(folder, "gone.jpg")],
         failures))
     self.assertEqual(read, [(os.path.join(folder, "img_5.jpg"), b"img_5.jpg")])
@@ -73,9 +73,9 @@ class CaptioningTest(tf.test.TestCase):
         f.write(b"x")
     with self.assertRaisesRegex(ValueError, r"img_0*5.jpg and .*img_0*5.jpg "
                                 r"both give image id 5"):
-      captioning.image_files_with_ids(os.path.join(folder, "img_*.jpg"))
+      captioner.image_files_with_ids(os.path.join(folder, "img_*.jpg"))
     one = os.path.join(folder, "img_6.jpg")
-    items, _ = captioning.image_files_with_ids(one + "," + one)
+    items, _ = captioner.image_files_with_ids(one + "," + one)
     self.assertEqual(items, [(6, one)])
     # A JPEG whose header claims 20000 x 20000 pixels, and a directory.
     buffer = io.BytesIO()
@@ -88,7 +88,7 @@ class CaptioningTest(tf.test.TestCase):
       f.write(bytes(data))
     os.makedirs(os.path.join(folder, "dir.jpg"))
     failures = []
-    self.assertEqual(list(captioning.read_image_files(
+    self.assertEqual(list(captioner.read_image_files(
         [huge, os.path.join(folder, "dir.jpg")], failures)), [])
     self.assertEqual(failures[0][0], huge)
     self.assertIn("image too large (400000000 pixels, more than the limit",
@@ -99,7 +99,7 @@ class CaptioningTest(tf.test.TestCase):
   def testABadImageFailsAloneAndOrderIsKept(self):
     generator = FakeGenerator()
     items = [b"3", b"4", b"bad", b"6", b"7"]
-    out = list(captioning.beam_search_in_batches(None, generator, items, 2,
+    out = list(captioner.beam_search_in_batches(None, generator, items, 2,
                                                  lambda x: x))
     self.assertEqual([item for item, _ in out], items)
     self.assertIsNone(out[2][1])
@@ -114,10 +114,10 @@ class CaptioningTest(tf.test.TestCase):
   def testCaptionTextAndResultsFormat(self):
     vocab = FakeVocab()
     complete = caption_generator.Caption([0, 5, 6, 1], None, -1.0, -1.0)
-    self.assertEqual(captioning.caption_words(complete, vocab), ["w5", "w6"])
-    self.assertEqual(captioning.format_captions("x.jpg", [complete], vocab),
+    self.assertEqual(captioner.caption_words(complete, vocab), ["w5", "w6"])
+    self.assertEqual(captioner.format_captions("x.jpg", [complete], vocab),
                      ["Captions for image x.jpg:", "  0) w5 w6 (p=0.367879)"])
-    results, top_k, failures = captioning.caption_all(
+    results, top_k, failures = captioner.caption_all(
         None, FakeGenerator(), vocab,
         [(10, b"3", "a.jpg"), (11, b"bad", "b.jpg")], batch_size=4)
     self.assertEqual(results, [{"image_id": 10, "caption": "w3"}])

@@ -7,7 +7,7 @@ import tempfile
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
-from im2txt import checkpoints
+from im2txt.common import checkpoints
 from im2txt import configuration
 
 

@@ -5,7 +5,7 @@ import unittest
 
 from pycocoevalcap.cider import cider_scorer
 
-from im2txt import cider_d
+from im2txt.evaluation import cider_d
 
 WORDS = ("a man woman dog cat riding sitting on the of wave surfboard grass "
          "red blue small large next to in with").split()

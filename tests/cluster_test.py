@@ -8,11 +8,11 @@ import unittest
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
-from im2txt import cluster
+from im2txt.training import cluster
 from im2txt import configuration
-from im2txt import launcher
-from im2txt import model_deploy
-from im2txt import training
+from im2txt.training import launcher
+from im2txt.training import model_deploy
+from im2txt.training import builder
 from tests import testing_utils
 
 PS = "127.0.0.1:2000"
@@ -121,9 +121,9 @@ class ClusterGraphTest(tf.test.TestCase):
     for i in range(2):
       testing_utils.write_caption_records(
           "%s/train-%d" % (folder, i), [(i, ["a", "b", "c"])])
-    built = training.build_training_graph(
+    built = builder.build_training_graph(
         config, configuration.TrainingConfig(), train_inception=False,
-        deploy=deploy, sync=training.SyncSettings(2, 2))
+        deploy=deploy, sync=builder.SyncSettings(2, 2))
     with built.graph.as_default():
       variables = tf.global_variables()
     # Round robin over both parameter servers (the word embedding on the

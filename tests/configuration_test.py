@@ -4,7 +4,7 @@ import os
 import tempfile
 import unittest
 
-from im2txt import checkpoints
+from im2txt.common import checkpoints
 from im2txt import configuration
 
 

@@ -15,7 +15,7 @@ import pytest
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
-from im2txt import launcher
+from im2txt.training import launcher
 from tests import testing_utils
 
 pytestmark = pytest.mark.slow

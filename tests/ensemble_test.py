@@ -10,8 +10,8 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
-from im2txt import captioning
-from im2txt import checkpoints
+from im2txt.captioning import captioner
+from im2txt.common import checkpoints
 from im2txt import configuration
 from im2txt.inference_utils import caption_generator
 from tests import testing_utils
@@ -24,7 +24,7 @@ CAPTION_LINE = re.compile(r"^  (\d)\) (.*) \(p=(\d+\.\d{6})\)$")
 def _untrained_checkpoint(config, train_dir):
   """A checkpoint of a freshly initialized inference graph of `config`,
   with its model_config.json beside it."""
-  g, _, saver = captioning.build_inference_graph(config)
+  g, _, saver = captioner.build_inference_graph(config)
   with g.as_default(), tf.Session(graph=g) as sess:
     tf.set_random_seed(7)
     sess.run(tf.global_variables_initializer())
@@ -80,14 +80,14 @@ class EnsembleTest(testing_utils.TinyDataTestCase):
     members = [checkpoints.resolve(self.train_dir), self.other]
     steps = []
     for member in members:
-      loaded = captioning.load_model(member, self.paths["vocab_file"])
+      loaded = captioner.load_model(member, self.paths["vocab_file"])
       with tf.Session(graph=loaded.graph) as sess:
         loaded.restore_fn(sess)
         state = loaded.model.feed_image(sess, image)
         softmax, _, _ = loaded.model.inference_step(
             sess, np.array([loaded.vocab.start_id]), state)
       steps.append(softmax)
-    loaded = captioning.load_model(",".join(members),
+    loaded = captioner.load_model(",".join(members),
                                    self.paths["vocab_file"])
     self.assertEqual(loaded.checkpoint, ",".join(members))
     with tf.Session(graph=loaded.graph) as sess:

@@ -15,7 +15,7 @@ from tensorboard.backend.event_processing import event_accumulator
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
-from im2txt import caption_metrics
+from im2txt.evaluation import caption_metrics
 from im2txt import evaluate
 from im2txt import show_and_tell_model
 from im2txt.data import schema

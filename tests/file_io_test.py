@@ -7,7 +7,7 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt import evaluate
-from im2txt import file_io
+from im2txt.common import file_io
 
 
 class WriteAtomicallyTest(tf.test.TestCase):

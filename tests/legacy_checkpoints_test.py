@@ -14,8 +14,8 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
-from im2txt import checkpoints
-from im2txt import legacy_checkpoints
+from im2txt.common import checkpoints
+from im2txt.serving import legacy_checkpoints
 from tests import testing_utils
 
 V0_NAMES = {legacy_checkpoints.KERNEL: "lstm/BasicLSTMCell/Linear/Matrix",

@@ -11,8 +11,8 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt import configuration
-from im2txt import model_deploy
-from im2txt import training
+from im2txt.training import model_deploy
+from im2txt.training import builder
 from im2txt.ops import model_inputs
 from tests import testing_utils
 
@@ -94,14 +94,14 @@ class CloneEquivalenceTest(tf.test.TestCase):
     whole = _concat(*halves)
     pattern = "unused-features*" if features else ""
 
-    single = training.build_training_graph(
+    single = builder.build_training_graph(
         config, training_config, train_inception=False,
         features_file_pattern=pattern,
         clone_batches=lambda i: _constants(whole))
     loss1, after1, checkpoint = _train_one_step(single, tf.ConfigProto())
 
     deploy = model_deploy.deploy_config(num_clones=2, clone_on_cpu=True)
-    cloned = training.build_training_graph(
+    cloned = builder.build_training_graph(
         config, training_config, train_inception=False,
         features_file_pattern=pattern, deploy=deploy,
         clone_batches=lambda i: _constants(halves[i]))
@@ -168,7 +168,7 @@ class Phase2ClonesTest(tf.test.TestCase):
     halves = [_batch(rng, config, [2, 3], False),
               _batch(rng, config, [4, 1], False)]
     deploy = model_deploy.deploy_config(num_clones=2, clone_on_cpu=True)
-    built = training.build_training_graph(
+    built = builder.build_training_graph(
         config, configuration.TrainingConfig(), train_inception=True,
         deploy=deploy, clone_batches=lambda i: _constants(halves[i]))
     with built.graph.as_default():
@@ -231,7 +231,7 @@ class DeviceChecksTest(tf.test.TestCase):
         model_deploy.deploy_config(num_clones=2, clone_on_cpu=True), 0)
 
   def testSingleDeviceGraphIsUnplaced(self):
-    built = training.build_training_graph(
+    built = builder.build_training_graph(
         testing_utils.tiny_model_config(), configuration.TrainingConfig(),
         train_inception=False, features_file_pattern="unused*",
         clone_batches=lambda i: _constants(_batch(

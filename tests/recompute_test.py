@@ -7,8 +7,8 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt import configuration
-from im2txt import recompute
-from im2txt import training
+from im2txt.training import recompute
+from im2txt.training import builder
 from im2txt.data import schema
 from im2txt.ops import model_inputs
 from tests import testing_utils
@@ -32,7 +32,7 @@ def _phase2_graph():
             1, config.vocab_size, size=(config.batch_size, length)), tf.int64),
         input_mask=tf.ones([config.batch_size, length], tf.int32))
 
-  return training.build_training_graph(
+  return builder.build_training_graph(
       config, configuration.TrainingConfig(), True, clone_batches=batch_fn)
 
 

@@ -11,7 +11,7 @@ import pytest
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
-from im2txt import captioning
+from im2txt.captioning import captioner
 from im2txt.inference_utils import caption_generator
 from tests import testing_utils
 
@@ -181,12 +181,12 @@ class RunInferenceTest(testing_utils.TinyDataTestCase):
 
     complete = caption_generator.Caption([0, 5, 6, 1], None, -1.0, -1.0)
     partial = caption_generator.Caption([0, 5, 6], None, -1.0, -1.0)
-    self.assertEqual(captioning.caption_words(complete, FakeVocab()),
+    self.assertEqual(captioner.caption_words(complete, FakeVocab()),
                      ["w5", "w6"])
-    self.assertEqual(captioning.caption_words(partial, FakeVocab()),
+    self.assertEqual(captioner.caption_words(partial, FakeVocab()),
                      ["w5", "w6"])
     self.assertEqual(
-        captioning.format_captions("x.jpg", [complete], FakeVocab()),
+        captioner.format_captions("x.jpg", [complete], FakeVocab()),
         ["Captions for image x.jpg:", "  0) w5 w6 (p=0.367879)"])
 
 

@@ -19,7 +19,7 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
-from im2txt import captioning
+from im2txt.captioning import captioner
 from im2txt.inference_utils import caption_generator
 from tests import testing_utils
 
@@ -84,7 +84,7 @@ class SavedModelExportTest(testing_utils.TinyDataTestCase):
     cls.image_dir = os.path.join(cls.root, "test_images")
     os.makedirs(cls.image_dir)
     cls.images = []
-    for image_id, encoded, _ in captioning.images_from_records(
+    for image_id, encoded, _ in captioner.images_from_records(
         cls.paths["test_pattern"]):
       path = os.path.join(cls.image_dir, "COCO_test_%012d.jpg" % image_id)
       with open(path, "wb") as f:
@@ -108,7 +108,7 @@ class SavedModelExportTest(testing_utils.TinyDataTestCase):
 
   def _python_search(self, files):
     """run_inference's own library path: load_model + CaptionGenerator."""
-    loaded = captioning.load_model(self.train_dir, self.paths["vocab_file"])
+    loaded = captioner.load_model(self.train_dir, self.paths["vocab_file"])
     generator = caption_generator.CaptionGenerator(
         loaded.model, loaded.vocab, beam_size=self.BEAM_SIZE)
     with tf.Session(graph=loaded.graph) as sess:
@@ -152,7 +152,7 @@ class SavedModelExportTest(testing_utils.TinyDataTestCase):
         length = got["lengths"][i][j]
         self.assertEqual(got["word_ids"][i][j][:length], caption.sentence)
         self.assertEqual(got["captions"][i][j], " ".join(
-            captioning.caption_words(caption, vocab)))
+            captioner.caption_words(caption, vocab)))
         np.testing.assert_allclose(got["log_probabilities"][i][j],
                                    caption.logprob, rtol=1e-5)
     # The two-step protocol gives the inference graph's tensors. States are
@@ -266,11 +266,11 @@ class SavedModelExportTest(testing_utils.TinyDataTestCase):
   def testGraphDefWithSaverDefAndCheckpoint(self):
     # The original's use of build_graph_from_proto: a GraphDef with its
     # variables, its SaverDef, and a checkpoint.
-    loaded = captioning.load_model(self.train_dir, self.paths["vocab_file"])
+    loaded = captioner.load_model(self.train_dir, self.paths["vocab_file"])
     d = tempfile.mkdtemp(dir=self.root)
     graph_file = os.path.join(d, "graph.pb")
     saver_file = os.path.join(d, "saver.pb")
-    graph, _, saver = captioning.build_inference_graph(self.config)
+    graph, _, saver = captioner.build_inference_graph(self.config)
     with open(graph_file, "wb") as f:
       f.write(graph.as_graph_def().SerializeToString())
     with open(saver_file, "wb") as f:

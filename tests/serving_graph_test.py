@@ -16,7 +16,7 @@ def check_encode_images_of():
   # Imported here: the kernels are chosen when TensorFlow is first imported.
   from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import,g-import-not-at-top
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
-  from im2txt import serving_graph  # pylint: disable=g-import-not-at-top
+  from im2txt.serving import caption_graph  # pylint: disable=g-import-not-at-top
   from im2txt import show_and_tell_model  # pylint: disable=g-import-not-at-top
   # A small initializer keeps the LSTM out of saturation, so that the three
   # images give clearly different states (with the default scale they are
@@ -33,8 +33,8 @@ def check_encode_images_of():
     images = tf.placeholder(tf.float32, [None, config.image_height,
                                          config.image_width, 3])
     rows = tf.placeholder(tf.int32, [None])
-    selected = serving_graph.encode_images_of(model, images, rows)
-    whole = serving_graph.encode_images(model, images)
+    selected = caption_graph.encode_images_of(model, images, rows)
+    whole = caption_graph.encode_images(model, images)
     with tf.Session() as sess:
       sess.run(tf.global_variables_initializer())
       expected = sess.run(whole, {images: batch})

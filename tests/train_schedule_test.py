@@ -4,7 +4,7 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt import configuration
-from im2txt import training
+from im2txt.training import builder
 
 
 class LearningRateTest(tf.test.TestCase):
@@ -13,7 +13,7 @@ class LearningRateTest(tf.test.TestCase):
     # decay_steps = int(586363 / 32 * 8) = 146590.
     with tf.Graph().as_default():
       step = tf.placeholder(tf.int32, [])
-      lr, decay_fn = training.learning_rate_for(configuration.TrainingConfig(),
+      lr, decay_fn = builder.learning_rate_for(configuration.TrainingConfig(),
                                              32, train_inception=False)
       rate = decay_fn(lr, step)
       with self.session() as sess:
@@ -23,7 +23,7 @@ class LearningRateTest(tf.test.TestCase):
 
   def testPhase2IsConstant(self):
     with tf.Graph().as_default():
-      lr, decay_fn = training.learning_rate_for(configuration.TrainingConfig(),
+      lr, decay_fn = builder.learning_rate_for(configuration.TrainingConfig(),
                                              32, train_inception=True)
       self.assertIsNone(decay_fn)
       with self.session() as sess:
@@ -33,7 +33,7 @@ class LearningRateTest(tf.test.TestCase):
     config = configuration.TrainingConfig()
     config.learning_rate_decay_factor = 0.0
     with tf.Graph().as_default():
-      _, decay_fn = training.learning_rate_for(config,
+      _, decay_fn = builder.learning_rate_for(config,
                                                32,
                                                train_inception=False)
       self.assertIsNone(decay_fn)

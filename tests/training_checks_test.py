@@ -11,7 +11,7 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt import configuration
-from im2txt import training_checks
+from im2txt.training import preflight
 from im2txt.data import feature_records
 from im2txt.ops import inputs as input_ops
 from tests import testing_utils
@@ -40,41 +40,41 @@ class VocabSizeTest(tf.test.TestCase):
     self.pattern = os.path.join(self.folder, "train-*")
 
   def testLargestIdOfTheRecords(self):
-    self.assertEqual(training_checks.check_vocab_size(self.pattern, 5), 4)
+    self.assertEqual(preflight.check_vocab_size(self.pattern, 5), 4)
     with self.assertRaisesRegex(
-        training_checks.VocabularyMismatchError,
+        preflight.VocabularyMismatchError,
         r"train-00000-of-00001 \(record 0\) has word id 4, outside the "
         r"model's vocab_size 4.*at least 5"):
-      training_checks.check_vocab_size(self.pattern, 4)
+      preflight.check_vocab_size(self.pattern, 4)
 
   def testWordCountsBesideTheRecords(self):
     vocab = os.path.join(self.folder, "word_counts.txt")
     with open(vocab, "w") as f:
       f.write("".join("w%d 1\n" % i for i in range(9)))
     # 9 words + <UNK> = 10 ids; the records alone would fit in 5.
-    with self.assertRaises(training_checks.VocabularyMismatchError) as e:
-      training_checks.check_vocab_size(self.pattern, 9)
+    with self.assertRaises(preflight.VocabularyMismatchError) as e:
+      preflight.check_vocab_size(self.pattern, 9)
     self.assertIn(vocab, str(e.exception))
     self.assertIn("vocab_size is 9 and must be at least 10", str(e.exception))
-    self.assertEqual(training_checks.check_vocab_size(self.pattern, 10), 4)
+    self.assertEqual(preflight.check_vocab_size(self.pattern, 10), 4)
     # The original's default vocab_size on this small data set: trained, as
     # the original did, with a warning.
     with self.assertLogs("tensorflow", "WARNING") as logs:
-      self.assertEqual(training_checks.check_vocab_size(self.pattern, 12000),
+      self.assertEqual(preflight.check_vocab_size(self.pattern, 12000),
                        4)
     self.assertIn("%s has 10 words (with <UNK>), far fewer than the model's "
                   "vocab_size 12000" % vocab, "\n".join(logs.output))
 
   def testNoFilesAndCorruptRecordsAreNamed(self):
     with self.assertRaises(input_ops.NoInputFilesError):
-      training_checks.check_vocab_size(
+      preflight.check_vocab_size(
           os.path.join(self.folder, "nothing-*"), 5)
     bad = os.path.join(self.folder, "train-bad")
     with open(bad, "wb") as f:
       f.write(b"not a record file at all, long enough to have a header")
-    with self.assertRaisesRegex(training_checks.VocabularyMismatchError,
+    with self.assertRaisesRegex(preflight.VocabularyMismatchError,
                                 "train-bad.*not a TFRecord file, or corrupted"):
-      training_checks.check_vocab_size(bad, 5)
+      preflight.check_vocab_size(bad, 5)
 
 
 class FeatureChecksTest(tf.test.TestCase):
@@ -103,27 +103,27 @@ class FeatureChecksTest(tf.test.TestCase):
 
   def testMatchingShardsPass(self):
     self._describe()
-    self.assertEqual(training_checks.check_features_match_encoder(
+    self.assertEqual(preflight.check_features_match_encoder(
         self.shard, self.encoder, self.config), 1)
-    self.assertEqual(training_checks.check_vocab_size(
+    self.assertEqual(preflight.check_vocab_size(
         self.shard, 4, features=True), 3)
 
   def testMissingDescriptionOtherEncoderOrSize(self):
-    with self.assertRaisesRegex(training_checks.FeatureMismatchError,
+    with self.assertRaisesRegex(preflight.FeatureMismatchError,
                                 "has no description"):
-      training_checks.check_features_match_encoder(
+      preflight.check_features_match_encoder(
           self.shard, self.encoder, self.config)
     self._describe()
     # Optimizer slots do not change the fingerprint; weights do.
     other = _encoder_checkpoint(os.path.join(self.folder, "other.ckpt"), 2.0)
-    with self.assertRaisesRegex(training_checks.FeatureMismatchError,
+    with self.assertRaisesRegex(preflight.FeatureMismatchError,
                                 "was computed by the encoder of"):
-      training_checks.check_features_match_encoder(self.shard, other,
+      preflight.check_features_match_encoder(self.shard, other,
                                                    self.config)
     self._describe(image_height=150, image_width=150)
-    with self.assertRaisesRegex(training_checks.FeatureMismatchError,
+    with self.assertRaisesRegex(preflight.FeatureMismatchError,
                                 "features of 150x150 crops"):
-      training_checks.check_features_match_encoder(
+      preflight.check_features_match_encoder(
           self.shard, self.encoder, self.config)
 
 

@@ -69,8 +69,8 @@ import sys
 
 from absl import flags
 
-from im2txt import cli
-from im2txt import dir_lock
+from im2txt.common import cli
+from im2txt.common import dir_lock
 from im2txt.data import captions_metadata
 from im2txt.data import mscoco_builder
 from im2txt.data import schema

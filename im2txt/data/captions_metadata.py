@@ -37,7 +37,7 @@ import os
 
 import numpy as np
 
-from im2txt import file_io
+from im2txt.common import file_io
 from im2txt.data import schema
 from im2txt.data import vocab_builder
 

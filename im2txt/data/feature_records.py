@@ -46,7 +46,7 @@ import json
 
 import numpy as np
 
-from im2txt import file_io
+from im2txt.common import file_io
 from im2txt.data import schema
 
 IMAGE_ID_KEY = "image/image_id"

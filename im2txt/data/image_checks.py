@@ -43,7 +43,7 @@ import warnings
 
 from PIL import Image
 
-from im2txt import file_io
+from im2txt.common import file_io
 from im2txt.data import schema
 
 # JPEG quality of images converted from other formats.

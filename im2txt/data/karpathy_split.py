@@ -32,7 +32,7 @@ builder's images into train (train + restval), val and test.
 import collections
 import json
 
-from im2txt import file_io
+from im2txt.common import file_io
 
 # Split names of dataset_coco.json, and the builder split each goes to.
 SPLITS = collections.OrderedDict([

@@ -22,7 +22,7 @@ See im2txt/data/demo_data.py for what it draws.
 
 from absl import flags
 
-from im2txt import cli
+from im2txt.common import cli
 
 from im2txt.data import demo_data
 

@@ -35,8 +35,8 @@ import hashlib
 import json
 import os
 
-from im2txt import dir_lock
-from im2txt import file_io
+from im2txt.common import dir_lock
+from im2txt.common import file_io
 from im2txt.data import captions_metadata
 from im2txt.data import image_checks
 from im2txt.data import karpathy_split

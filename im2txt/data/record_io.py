@@ -32,7 +32,7 @@ simple, so this module writes them itself:
 import functools
 import struct
 
-from im2txt import file_io
+from im2txt.common import file_io
 from im2txt.data import schema
 
 try:

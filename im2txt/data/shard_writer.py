@@ -35,7 +35,7 @@ import time
 
 import numpy as np
 
-from im2txt import file_io
+from im2txt.common import file_io
 from im2txt.data import captions_metadata
 from im2txt.data import image_checks
 from im2txt.data import record_io

@@ -32,8 +32,8 @@ is the LSTM's [c | h] concatenation.
 Subclasses implement ``build_model``, ``feed_image`` and ``inference_step``;
 this class builds the graph from a config or from serialized GraphDef and
 SaverDef files, and returns a function that restores a checkpoint (resolved
-by :func:`im2txt.checkpoints.resolve`). The captioning library
-(:mod:`im2txt.captioning`) drives a wrapper over many images.
+by :func:`im2txt.common.checkpoints.resolve`). The captioning library
+(:mod:`im2txt.captioning.captioner`) drives a wrapper over many images.
 """
 
 import os.path
@@ -44,7 +44,7 @@ import tensorflow.compat.v1 as tf
 
 from google.protobuf import message
 
-from im2txt import checkpoints
+from im2txt.common import checkpoints
 
 # Ops that hold variables in a GraphDef (absent from a frozen graph).
 _VARIABLE_OPS = frozenset(["Variable", "VariableV2", "VarHandleOp"])

@@ -17,8 +17,8 @@
 ``read_batch`` builds the reading pipeline (records of images, or cached
 encoder outputs) and returns an ``InputBatch``. ShowAndTellModel calls it
 when it is given no batch; a trainer with several clones calls it once and
-gives each clone its own batch (see im2txt/model_deploy.py); tests give a
-model fixed batches.
+gives each clone its own batch (see im2txt/training/model_deploy.py);
+tests give a model fixed batches.
 """
 
 import collections

@@ -13,8 +13,8 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
-from im2txt import self_critical
-from im2txt import serving_graph
+from im2txt.training import self_critical_phase
+from im2txt.serving import caption_graph
 from im2txt import show_and_tell_model
 from im2txt.data import schema
 from im2txt.inference_utils import vocabulary
@@ -41,7 +41,7 @@ SCOPE_CONSTANTS = {"LSTM_SCOPE", "LOGITS_SCOPE", "WORD_EMBEDDING_SCOPE",
 # calibration), and clones replicate the whole model (which builds its
 # decoder through ops/decoder.py).
 REUSE_ALLOWED = {os.path.join("ops", "image_embedding.py"),
-                 "model_deploy.py"}
+                 os.path.join("training", "model_deploy.py")}
 # Inception v3's own head is a "logits" name scope inside InceptionV3/
 # (pooling and dropout, no variables).
 SCOPE_ALLOWED = {(os.path.join("ops", "image_embedding.py"), "logits")}
@@ -173,7 +173,7 @@ class OneSetOfVariablesTest(unittest.TestCase):
           self.config, "train", input_batch=self._input_batch(),
           truth_probability_fn=lambda step: tf.constant(0.5))
       model.build()
-      self_critical.build_loss(
+      self_critical_phase.build_loss(
           model, model.input_batch.image_ids,
           lambda i, s, g: (np.zeros(len(i), np.float32),) * 2,
           start_id=1, end_id=2, max_length=4, add_summaries=False)
@@ -191,7 +191,7 @@ class OneSetOfVariablesTest(unittest.TestCase):
           f.write("".join("%s 1\n" % w for w in
                           [schema.START_WORD, schema.END_WORD, "a", "b"]))
         vocab = vocabulary.Vocabulary(path)
-      serving_graph.caption_outputs(
+      caption_graph.caption_outputs(
           model, tf.placeholder(tf.string, [None]), tf.constant("unused"),
           vocab, beam_size=2, max_caption_length=4,
           length_normalization_factor=0.0)

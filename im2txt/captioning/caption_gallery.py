@@ -37,7 +37,7 @@ from PIL import Image
 from PIL import ImageDraw
 from PIL import ImageFont
 
-from im2txt import file_io
+from im2txt.common import file_io
 
 # One image of the gallery: `captions` is a list of (caption, probability),
 # best first; `references` a possibly empty list of reference captions;

@@ -43,9 +43,9 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-from im2txt import caption_metrics
-from im2txt import cider_d
-from im2txt import file_io
+from im2txt.evaluation import caption_metrics
+from im2txt.evaluation import cider_d
+from im2txt.common import file_io
 from im2txt.ops import inputs as input_ops
 from im2txt.ops import self_critical as self_critical_ops
 

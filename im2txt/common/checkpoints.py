@@ -30,8 +30,8 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt import configuration
-from im2txt import file_io
-from im2txt import legacy_checkpoints
+from im2txt.common import file_io
+from im2txt.serving import legacy_checkpoints
 
 
 class CheckpointNotFoundError(ValueError):

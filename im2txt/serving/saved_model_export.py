@@ -22,7 +22,7 @@ vocabulary as assets and these signatures:
   float32 [n, beam_size], ``word_ids`` int64 [n, beam_size,
   max_caption_length] (start word first, -1 after the end), ``lengths``
   int32 [n, beam_size] and ``status`` string [n] ("ok", or why the image
-  was not captioned: serving_graph.STATUS_*). Beam search runs in the graph
+  was not captioned: caption_graph.STATUS_*). Beam search runs in the graph
   with the beam size, maximum length and length normalisation fixed at
   export.
 * ``initial_state``: ``images`` string [n] -> ``initial_state`` float32
@@ -53,11 +53,11 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
-from im2txt import captioning
-from im2txt import checkpoints
-from im2txt import file_io
-from im2txt import legacy_checkpoints
-from im2txt import serving_graph
+from im2txt.captioning import captioner
+from im2txt.common import checkpoints
+from im2txt.common import file_io
+from im2txt.serving import legacy_checkpoints
+from im2txt.serving import caption_graph
 from im2txt import show_and_tell_model
 from im2txt.data import schema
 from im2txt.inference_utils import vocabulary
@@ -70,8 +70,11 @@ WORD_COUNTS_ASSET = "word_counts.txt"
 EXPORT_INFO = "im2txt_export.json"
 
 # Nodes a frozen graph keeps (and everything they need).
-FROZEN_OUTPUTS = ("lstm/initial_state", "lstm/initial_state_batch",
-                  "softmax", "lstm/state", "embedding_size")
+FROZEN_OUTPUTS = tuple(
+    name.split(":")[0] for name in (
+        show_and_tell_model.INITIAL_STATE,
+        show_and_tell_model.INITIAL_STATE_BATCH, show_and_tell_model.SOFTMAX,
+        show_and_tell_model.STATE)) + ("embedding_size",)
 
 # Variables every im2txt checkpoint has (the LSTM's are checked by
 # legacy_checkpoints, which names older TensorFlow's names).
@@ -119,7 +122,7 @@ def load_for_export(checkpoint_path, vocab_file, model_config_file=""):
   _check_is_im2txt_checkpoint(checkpoint)
   legacy_checkpoints.check_current(checkpoint)
   model_config = checkpoints.model_config_for(checkpoint, model_config_file)
-  vocab = captioning.load_vocabulary(vocab_file, model_config, checkpoint)
+  vocab = captioner.load_vocabulary(vocab_file, model_config, checkpoint)
   return checkpoint, model_config, vocab
 
 
@@ -175,7 +178,7 @@ def build_serving_graph(model_config, vocab, words_file, beam_size,
     words = tf.constant(words_file, name="vocab_asset")
     tf.add_to_collection(tf.GraphKeys.ASSET_FILEPATHS, words)
     images = tf.placeholder(tf.string, [None], name="images")
-    outputs = serving_graph.caption_outputs(
+    outputs = caption_graph.caption_outputs(
         model, images, words, vocab, beam_size, max_caption_length,
         length_normalization_factor)
     added = {v.op.name for v in tf.global_variables()} - variable_names
@@ -252,7 +255,7 @@ def export_saved_model(checkpoint_path, vocab_file, export_dir, beam_size=3,
         model_config, vocab, words_file, beam_size, max_caption_length,
         length_normalization_factor, encoder_dtype)
     with g.as_default():
-      captioning.check_checkpoint_fits(checkpoint, tf.global_variables())
+      captioner.check_checkpoint_fits(checkpoint, tf.global_variables())
       counts = tf.constant(counts_file, name="word_counts_asset")
       tf.add_to_collection(tf.GraphKeys.ASSET_FILEPATHS, counts)
       builder = tf.saved_model.Builder(staging)
@@ -301,7 +304,7 @@ def write_frozen_graph(checkpoint_path, vocab_file, output_file,
   check_output_path(output_file, overwrite)
   checkpoint, _, _ = load_for_export(checkpoint_path, vocab_file,
                                      model_config_file)
-  loaded = captioning.load_model(checkpoint, vocab_file, model_config_file,
+  loaded = captioner.load_model(checkpoint, vocab_file, model_config_file,
                                  encoder_dtype)
   with loaded.graph.as_default(), tf.Session(graph=loaded.graph) as sess:
     loaded.restore_fn(sess)

@@ -33,7 +33,7 @@ import os
 import socket
 import sys
 
-from im2txt import file_io
+from im2txt.common import file_io
 
 
 class LockError(RuntimeError):

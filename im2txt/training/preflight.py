@@ -29,7 +29,7 @@ file and says what to do, before any graph is built or step is run:
   the model's image size (FeatureMismatchError).
 """
 
-from im2txt import file_io
+from im2txt.common import file_io
 from im2txt.data import feature_records
 from im2txt.data import records
 from im2txt.data import schema

@@ -81,15 +81,17 @@ def define_captioning_flags(module_name):
   caption_images (one definition, one help text).
   """
   module_name = _flag_module(module_name)
-  flags.DEFINE_string("checkpoint_path", "",
-                      "Model checkpoint prefix, or a directory holding a "
-                      "`checkpoint` index file (its latest checkpoint). "
-                      "Several, comma-separated: an ensemble (the search "
-                      "uses the average of their log-probabilities).",
-                      module_name=module_name)
-  flags.DEFINE_string("vocab_file", "",
-                      "Text file containing the vocabulary (word_counts.txt).",
-                      module_name=module_name)
+  define_shared_flag(
+      "checkpoint_path",
+      "Model checkpoint prefix, or a directory holding a "
+      "`checkpoint` index file (its latest checkpoint). "
+      "Several, comma-separated: an ensemble (the search "
+      "uses the average of their log-probabilities).",
+      module_name)
+  define_shared_flag(
+      "vocab_file",
+      "Text file containing the vocabulary (word_counts.txt).",
+      module_name)
   flags.DEFINE_integer("beam_size", 3, "Beam size of the caption search.",
                        module_name=module_name)
   flags.DEFINE_integer("max_caption_length", 20,
@@ -99,12 +101,47 @@ def define_captioning_flags(module_name):
                      "If > 0, complete captions are scored "
                      "logprob / length**factor (favours longer captions).",
                      module_name=module_name)
-  flags.DEFINE_string("model_config_file", "",
-                      "Optional ModelConfig JSON; default: model_config.json "
-                      "beside the checkpoint, else the built-in defaults.",
-                      module_name=module_name)
+  define_shared_flag(
+      "model_config_file",
+      "Optional ModelConfig JSON; default: model_config.json "
+      "beside the checkpoint, else the built-in defaults.",
+      module_name)
   define_encoder_dtype_flag(module_name)
 
 
 _HELP_FLAGS = frozenset(["-h", "-?", "--help", "--helpshort", "--helpfull",
                          "--helpxml"])
+
+
+# Flags several binaries share: each is defined here, once (its name, type,
+# default and bounds); a binary passes the help text of its use.
+SHARED_FLAGS = {
+    # name: (absl definer, default, extra keyword arguments)
+    "input_file_pattern": (flags.DEFINE_string, "", {}),
+    "input_files": (flags.DEFINE_string, "", {}),
+    "model_config_file": (flags.DEFINE_string, "", {}),
+    "vocab_file": (flags.DEFINE_string, "", {}),
+    "checkpoint_path": (flags.DEFINE_string, "", {}),
+    "frozen_graph_file": (flags.DEFINE_string, "", {}),
+    "output_file": (flags.DEFINE_string, "", {}),
+    "captions_file": (flags.DEFINE_string, "", {}),
+    "batch_size": (flags.DEFINE_integer, None, {"lower_bound": 1}),
+}
+
+
+def define_shared_flag(name, help_text, module_name, default=None):
+  """Defines the shared flag `name` (SHARED_FLAGS) for a binary.
+
+  Args:
+    name: A key of SHARED_FLAGS.
+    help_text: What the flag means to this binary.
+    module_name: __name__ of the binary's module.
+    default: The default, where the binaries differ (--batch_size).
+  """
+  definer, shared_default, kwargs = SHARED_FLAGS[name]
+  if default is None:
+    default = shared_default
+  if default is None:
+    raise ValueError("--%s needs a default from its binary." % name)
+  definer(name, default, help_text, module_name=_flag_module(module_name),
+          **kwargs)

@@ -45,8 +45,8 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
-from im2txt import checkpoints
-from im2txt import ensemble
+from im2txt.common import checkpoints
+from im2txt.captioning import ensemble
 from im2txt import inference_wrapper
 from im2txt import show_and_tell_model
 from im2txt.data import image_checks
@@ -131,7 +131,7 @@ def load_model(checkpoint_path, vocab_file, model_config_file="",
   Args:
     checkpoint_path: A checkpoint prefix, or a directory holding a
       `checkpoint` index file (its latest checkpoint is used); several,
-      comma-separated, make an ensemble (im2txt/ensemble.py).
+      comma-separated, make an ensemble (im2txt/captioning/ensemble.py).
     vocab_file: word_counts.txt of the model.
     model_config_file: Optional ModelConfig JSON; default: the
       model_config.json train saved beside the checkpoint, else defaults.

@@ -35,10 +35,10 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
-from im2txt import caption_metrics
-from im2txt import captioning
-from im2txt import checkpoints
-from im2txt import file_io
+from im2txt.evaluation import caption_metrics
+from im2txt.captioning import captioner
+from im2txt.common import checkpoints
+from im2txt.common import file_io
 from im2txt.data import records
 from im2txt.inference_utils import caption_generator
 
@@ -72,13 +72,13 @@ class CaptionEvaluator(object):
       ValueError: If the split has no images.
     """
     self.metrics = caption_metrics.check_metrics(list(metrics))
-    self.vocab = captioning.load_vocabulary(vocab_file, model_config,
+    self.vocab = captioner.load_vocabulary(vocab_file, model_config,
                                             "the evaluated model")
     try:
       self.images = [
           (image_id, encoded, input_file_pattern)
           for image_id, encoded, _ in itertools.islice(
-              captioning.images_from_records(input_file_pattern),
+              captioner.images_from_records(input_file_pattern),
               num_images)]
     except records.RecordReadError as e:
       raise caption_metrics.MetricsError(str(e))
@@ -90,7 +90,7 @@ class CaptionEvaluator(object):
             input_file_pattern).items() if i in wanted}
     self.session_config = session_config
 
-    self.graph, self.model, self.saver = captioning.build_inference_graph(
+    self.graph, self.model, self.saver = captioner.build_inference_graph(
         model_config)
     self.graph.finalize()
     self.generator = caption_generator.CaptionGenerator(
@@ -122,7 +122,7 @@ class CaptionEvaluator(object):
     start = time.time()
     with tf.Session(graph=self.graph, config=self.session_config) as sess:
       checkpoints.restore(self.saver, sess, checkpoint_path)
-      results, _, failures = captioning.caption_all(
+      results, _, failures = captioner.caption_all(
           sess, self.generator, self.vocab, self.images,
           log_every=max(len(self.images), 1))
     for name, problem in failures:

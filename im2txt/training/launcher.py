@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 
-from im2txt import cluster
+from im2txt.training import cluster
 
 TRAIN_MODULE = "im2txt.train"
 
