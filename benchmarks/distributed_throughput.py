@@ -32,7 +32,7 @@ from im2txt import tf_compat  # noqa: F401,E402  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf  # noqa: E402
 
 from im2txt import configuration  # noqa: E402
-from im2txt import launcher  # noqa: E402
+from im2txt.training import launcher  # noqa: E402
 from im2txt import show_and_tell_model  # noqa: E402
 from im2txt.data import schema  # noqa: E402
 from im2txt.ops import model_inputs  # noqa: E402

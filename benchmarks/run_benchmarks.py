@@ -50,12 +50,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from im2txt import tf_compat  # noqa: E402,F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf  # noqa: E402
 
-from im2txt import caption_metrics  # noqa: E402
-from im2txt import captioning  # noqa: E402
-from im2txt import checkpoints  # noqa: E402
+from im2txt.evaluation import caption_metrics  # noqa: E402
+from im2txt.captioning import captioner  # noqa: E402
+from im2txt.common import checkpoints  # noqa: E402
 from im2txt import configuration  # noqa: E402
-from im2txt import feature_cache  # noqa: E402
-from im2txt import training  # noqa: E402
+from im2txt.features import encoder_cache  # noqa: E402
+from im2txt.training import builder  # noqa: E402
 from im2txt.data import demo_data  # noqa: E402
 from im2txt.data import image_checks  # noqa: E402
 from im2txt.data import mscoco_builder  # noqa: E402
@@ -141,7 +141,7 @@ def bench_training(config, data_dir, root, steps, memory_steps):
   training_config = configuration.TrainingConfig()
   config.input_file_pattern = os.path.join(data_dir, "train-?????-of-00004")
   out = {}
-  g, model, train_op, saver = training.build_training_graph(
+  g, model, train_op, saver = builder.build_training_graph(
       config, training_config, train_inception=False)[:4]
   sess, stop = _start_session(g)
   checkpoint = saver.save(sess, os.path.join(root, "encoder", "model.ckpt"),
@@ -164,7 +164,7 @@ def bench_training(config, data_dir, root, steps, memory_steps):
   stop()
 
   # The image path with the bfloat16 encoder (same data, fresh graph).
-  g, _, train_op = training.build_training_graph(
+  g, _, train_op = builder.build_training_graph(
       config, training_config, train_inception=False,
       encoder_dtype="bfloat16")[:3]
   sess, stop = _start_session(g)
@@ -173,12 +173,12 @@ def bench_training(config, data_dir, root, steps, memory_steps):
 
   # Cached features of the same encoder, and training from them.
   start = time.perf_counter()
-  summary = feature_cache.cache_features(
+  summary = encoder_cache.cache_features(
       config.input_file_pattern, os.path.join(root, "features"), config,
       checkpoint)
   out["cache_seconds"] = time.perf_counter() - start
   out["cache_images"] = summary["images"]
-  g, model, train_op = training.build_training_graph(
+  g, model, train_op = builder.build_training_graph(
       config, training_config, train_inception=False,
       features_file_pattern=os.path.join(root, "features",
                                          "features-train-?????-of-00004"))[:3]
@@ -193,9 +193,9 @@ def bench_training(config, data_dir, root, steps, memory_steps):
 def bench_captioning(config, data_dir, checkpoint, num_images):
   """Images/s of batched captioning vs one image at a time."""
   configuration.save_configs(os.path.dirname(checkpoint), config)
-  g, model, restore_fn, vocab, _ = captioning.load_model(
+  g, model, restore_fn, vocab, _ = captioner.load_model(
       checkpoint, os.path.join(data_dir, "word_counts.txt"))
-  images = [e for _, e, _ in captioning.images_from_records(
+  images = [e for _, e, _ in captioner.images_from_records(
       os.path.join(data_dir, "train-?????-of-00004"))][:num_images]
   generator = caption_generator.CaptionGenerator(model, vocab)
   with tf.Session(graph=g) as sess:
@@ -263,7 +263,7 @@ def bench_encoder_dtypes(data_dir, image_size, repeats=10):
   measured on demo images first (as train does for a random encoder), and
   run on the same preprocessed demo batch, alternating.
   """
-  encoded = [e for _, e, _ in captioning.images_from_records(
+  encoded = [e for _, e, _ in captioner.images_from_records(
       os.path.join(data_dir, "train-?????-of-00004"))][:32]
   g = tf.Graph()
   with g.as_default():
@@ -299,7 +299,7 @@ def bench_encoder_sensitivity(model_dir, data_dir, num_images=32):
   pixels (in [-1, 1]; one JPEG level is 2/255), on val images."""
   checkpoint = tf.train.latest_checkpoint(model_dir)
   config = checkpoints.model_config_for(model_dir)
-  encoded = [e for _, e, _ in captioning.images_from_records(
+  encoded = [e for _, e, _ in captioner.images_from_records(
       os.path.join(data_dir, "val-?????-of-?????"))][:num_images]
   g = tf.Graph()
   with g.as_default():
@@ -330,11 +330,11 @@ def bench_bfloat16_captions(captions_model_dir, captions_data_dir):
   """Top captions of the demo model's val + test images in both dtypes."""
   pattern = ",".join(os.path.join(captions_data_dir, split + "-?????-of-?????")
                      for split in ("val", "test"))
-  items = list(captioning.images_from_records(pattern))
+  items = list(captioner.images_from_records(pattern))
   references = caption_metrics.references_from_records(pattern)
   out = {"images": len(items)}
   for dtype in image_embedding.COMPUTE_DTYPES:
-    g, model, restore_fn, vocab, _ = captioning.load_model(
+    g, model, restore_fn, vocab, _ = captioner.load_model(
         captions_model_dir, os.path.join(captions_data_dir, "word_counts.txt"),
         encoder_dtype=dtype)
     generator = caption_generator.CaptionGenerator(model, vocab)
@@ -344,7 +344,7 @@ def bench_bfloat16_captions(captions_model_dir, captions_data_dir):
       for i in range(0, len(items), 32):
         for beams in generator.beam_search_batch(
             sess, [e for _, e, _ in items[i:i + 32]]):
-          captions.append(" ".join(captioning.caption_words(beams[0],
+          captions.append(" ".join(captioner.caption_words(beams[0],
                                                                vocab)))
     results = {image_id: c for (image_id, _, _), c in zip(items, captions)}
     out[dtype] = captions

@@ -39,9 +39,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from im2txt import tf_compat  # noqa: E402,F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf  # noqa: E402
 
-from im2txt import captioning  # noqa: E402
+from im2txt.captioning import captioner  # noqa: E402
 from im2txt import configuration  # noqa: E402
-from im2txt import saved_model_export  # noqa: E402
+from im2txt.serving import saved_model_export  # noqa: E402
 from im2txt.inference_utils import caption_generator  # noqa: E402
 
 import run_benchmarks  # noqa: E402  (same folder)
@@ -76,7 +76,7 @@ def _model(args, root):
   config = run_benchmarks._config(args)  # pylint: disable=protected-access
   data_dir = run_benchmarks.make_data(root, 40)
   train_dir = os.path.join(root, "train")
-  g, _, saver = captioning.build_inference_graph(config)
+  g, _, saver = captioner.build_inference_graph(config)
   with g.as_default(), tf.Session(graph=g) as sess:
     sess.run(tf.global_variables_initializer())
     saver.save(sess, os.path.join(train_dir, "model.ckpt-0"))
@@ -88,7 +88,7 @@ def _model(args, root):
 
 def _images(vocab_file, num_images):
   pattern = os.path.join(os.path.dirname(vocab_file), "train-?????-of-*")
-  return [e for _, e, _ in captioning.images_from_records(pattern)][
+  return [e for _, e, _ in captioner.images_from_records(pattern)][
       :num_images]
 
 
@@ -96,7 +96,7 @@ def bench_run_inference(train_dir, vocab_file, images):
   """Load time, images/s per batch size and top captions of the project's
   captioning path (what run_inference runs)."""
   start = time.perf_counter()
-  loaded = captioning.load_model(train_dir, vocab_file)
+  loaded = captioner.load_model(train_dir, vocab_file)
   generator = caption_generator.CaptionGenerator(loaded.model, loaded.vocab)
   rates, captions = {}, []
   with tf.Session(graph=loaded.graph) as sess:
@@ -105,8 +105,8 @@ def bench_run_inference(train_dir, vocab_file, images):
     generator.beam_search_batch(sess, images[:2])  # warm-up
     for batch in (1, 32):
       start = time.perf_counter()
-      captions = [" ".join(captioning.caption_words(c[0], loaded.vocab))
-                  for _, c in captioning.beam_search_in_batches(
+      captions = [" ".join(captioner.caption_words(c[0], loaded.vocab))
+                  for _, c in captioner.beam_search_in_batches(
                       sess, generator, images, batch, lambda e: e)]
       rates[batch] = len(images) / (time.perf_counter() - start)
   return {"load_s": load_s, "rates": rates, "captions": captions}

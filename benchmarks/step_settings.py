@@ -64,7 +64,7 @@ def measure(setting, stage, steps, batch_size):
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   from tensorflow.core.protobuf import rewriter_config_pb2  # pylint: disable=g-import-not-at-top
   from im2txt import configuration  # pylint: disable=g-import-not-at-top
-  from im2txt import training  # pylint: disable=g-import-not-at-top
+  from im2txt.training import builder  # pylint: disable=g-import-not-at-top
   from im2txt.ops import model_inputs  # pylint: disable=g-import-not-at-top
 
   config = configuration.ModelConfig()
@@ -84,7 +84,7 @@ def measure(setting, stage, steps, batch_size):
             1, config.vocab_size, size=(batch_size, length)), tf.int64),
         input_mask=tf.ones([batch_size, length], tf.int32))
 
-  built = training.build_training_graph(
+  built = builder.build_training_graph(
       config, configuration.TrainingConfig(), stage == "phase2",
       clone_batches=batch_fn)
   session_config = tf.ConfigProto()
@@ -95,7 +95,7 @@ def measure(setting, stage, steps, batch_size):
     session_config.graph_options.rewrite_options.memory_optimization = (
         rewriter_config_pb2.RewriterConfig.RECOMPUTATION_HEURISTICS)
   elif setting == "recompute_encoder":  # What train --recompute_encoder does.
-    from im2txt import recompute  # pylint: disable=g-import-not-at-top
+    from im2txt.training import recompute  # pylint: disable=g-import-not-at-top
     from im2txt.data import schema  # pylint: disable=g-import-not-at-top
     recompute.mark_encoder(built.graph, schema.ENCODER_SCOPE)
     recompute.enable(session_config)
