@@ -71,7 +71,7 @@ EXPORT_INFO = "im2txt_export.json"
 
 # Nodes a frozen graph keeps (and everything they need).
 FROZEN_OUTPUTS = tuple(
-    name.split(":")[0] for name in (
+    name.split(":", maxsplit=1)[0] for name in (
         show_and_tell_model.INITIAL_STATE,
         show_and_tell_model.INITIAL_STATE_BATCH, show_and_tell_model.SOFTMAX,
         show_and_tell_model.STATE)) + ("embedding_size",)
