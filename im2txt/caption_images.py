@@ -49,6 +49,7 @@ import tensorflow.compat.v1 as tf
 from im2txt.captioning import caption_gallery
 from im2txt.evaluation import caption_metrics
 from im2txt.captioning import captioner
+from im2txt.common import checkpoints
 from im2txt.common import file_io
 from im2txt.data import records
 from im2txt.inference_utils import caption_generator
@@ -159,6 +160,8 @@ def main(unused_argv):
           sess, generator, vocab, images, batch_size=FLAGS.batch_size)
   except (records.RecordReadError, input_ops.NoInputFilesError) as e:
     sys.exit("caption_images: error: %s" % e)
+  except checkpoints.CheckpointFault as e:
+    sys.exit("caption_images: error: cannot restore the checkpoint %s" % e)
   failures.extend(more_failures)
   if not results:
     # Nothing to write: an earlier results file stays as it was.

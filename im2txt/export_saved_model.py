@@ -79,6 +79,9 @@ def main(argv):
     saved_model_export.check_output_path(FLAGS.export_dir, FLAGS.overwrite)
     saved_model_export.check_output_path(FLAGS.frozen_graph_file,
                                          FLAGS.overwrite)
+    # The checkpoint, its config and the vocabulary: read and checked once.
+    source = saved_model_export.load_for_export(
+        FLAGS.checkpoint_path, FLAGS.vocab_file, FLAGS.model_config_file)
     if FLAGS.export_dir:
       checkpoint = saved_model_export.export_saved_model(
           FLAGS.checkpoint_path, FLAGS.vocab_file, FLAGS.export_dir,
@@ -86,7 +89,8 @@ def main(argv):
           max_caption_length=FLAGS.max_caption_length,
           length_normalization_factor=FLAGS.length_normalization_factor,
           model_config_file=FLAGS.model_config_file,
-          encoder_dtype=FLAGS.encoder_dtype, overwrite=FLAGS.overwrite)
+          encoder_dtype=FLAGS.encoder_dtype, overwrite=FLAGS.overwrite,
+          source=source)
       print("Exported %s to the SavedModel %s (signatures: %s)" % (
           checkpoint, FLAGS.export_dir, ", ".join([
               saved_model_export.SIGNATURE_CAPTION,
@@ -96,7 +100,8 @@ def main(argv):
       n = saved_model_export.write_frozen_graph(
           FLAGS.checkpoint_path, FLAGS.vocab_file, FLAGS.frozen_graph_file,
           model_config_file=FLAGS.model_config_file,
-          encoder_dtype=FLAGS.encoder_dtype, overwrite=FLAGS.overwrite)
+          encoder_dtype=FLAGS.encoder_dtype, overwrite=FLAGS.overwrite,
+          source=source)
       print("Wrote the frozen graph %s (%d variables as constants)"
             % (FLAGS.frozen_graph_file, n))
   except saved_model_export.ERRORS as e:

@@ -53,6 +53,7 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt.captioning import captioner
+from im2txt.common import checkpoints
 from im2txt.inference_utils import caption_generator
 
 FLAGS = flags.FLAGS
@@ -107,7 +108,10 @@ def main(unused_argv):
                   len(filenames), FLAGS.input_files)
 
   with tf.Session(graph=g) as sess:
-    restore_fn(sess)
+    try:
+      restore_fn(sess)
+    except checkpoints.CheckpointFault as e:
+      sys.exit("run_inference: error: cannot restore the checkpoint %s" % e)
     images = captioner.read_image_files(filenames, failures)
     for (filename, _), captions in captioner.beam_search_in_batches(
         sess, generator, images, FLAGS.batch_size, lambda item: item[1]):

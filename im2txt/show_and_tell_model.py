@@ -45,6 +45,7 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
+from im2txt.common import checkpoints
 from im2txt.data import schema
 from im2txt.ops import decoder as decoder_lib
 from im2txt.ops import image_embedding
@@ -408,7 +409,7 @@ class ShowAndTellModel(object):
     def restore_fn(sess):
       tf.logging.info("Restoring Inception variables from checkpoint file %s",
                       self.config.inception_checkpoint_file)
-      saver.restore(sess, self.config.inception_checkpoint_file)
+      checkpoints.restore(saver, sess, self.config.inception_checkpoint_file)
 
     self.init_fn = restore_fn
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+from unittest import mock
 
 import numpy as np
 from PIL import Image
@@ -20,6 +21,8 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt.captioning import captioner
+from im2txt.common import checkpoints
+from im2txt.serving import saved_model_export
 from im2txt.inference_utils import caption_generator
 from tests import testing_utils
 
@@ -359,3 +362,47 @@ class SavedModelExportTest(testing_utils.TinyDataTestCase):
     self.assertEqual(result.returncode, 1)
     self.assertIn("--beam_size must be between 1", result.stderr)
     self.assertFalse(os.path.exists(os.path.join(d, "out")))
+
+  def testOneReadOfTheCheckpointServesBothOutputs(self):
+    d = tempfile.mkdtemp(dir=self.root)
+    with mock.patch.object(tf.train, "load_checkpoint",
+                           wraps=tf.train.load_checkpoint) as reads:
+      source = saved_model_export.load_for_export(
+          self.train_dir, self.paths["vocab_file"])
+      saved_model_export.export_saved_model(
+          self.train_dir, self.paths["vocab_file"], os.path.join(d, "sm"),
+          source=source)
+      saved_model_export.write_frozen_graph(
+          self.train_dir, self.paths["vocab_file"],
+          os.path.join(d, "frozen.pb"), source=source)
+    self.assertEqual(reads.call_count, 1)
+    self.assertEqual(source.global_step, 40)
+    info = testing_utils.read_json(os.path.join(
+        d, "sm", "assets.extra", saved_model_export.EXPORT_INFO))
+    self.assertEqual((info["checkpoint"], info["global_step"]),
+                     (source.checkpoint, 40))
+    with open(os.path.join(d, "frozen.pb"), "rb") as f, \
+        open(self.frozen, "rb") as g:
+      self.assertEqual(len(f.read()), len(g.read()))
+
+  def testCheckpointDeletedMidExportIsNamedAndNothingIsWritten(self):
+    d = tempfile.mkdtemp(dir=self.root)
+    train_dir = testing_utils.copy_train_dir(self.train_dir,
+                                             os.path.join(d, "train"))
+    source = saved_model_export.load_for_export(
+        train_dir, self.paths["vocab_file"])
+    for name in os.listdir(train_dir):
+      if name.startswith(os.path.basename(source.checkpoint) + ".data"):
+        os.remove(os.path.join(train_dir, name))
+    for write in (
+        lambda: saved_model_export.export_saved_model(
+            train_dir, self.paths["vocab_file"], os.path.join(d, "sm"),
+            source=source),
+        lambda: saved_model_export.write_frozen_graph(
+            train_dir, self.paths["vocab_file"],
+            os.path.join(d, "frozen.pb"), source=source)):
+      with self.assertRaises(checkpoints.CheckpointFault) as e:
+        write()
+      self.assertIn(source.checkpoint, str(e.exception))
+      self.assertIsInstance(e.exception, saved_model_export.ERRORS)
+    self.assertEqual(sorted(os.listdir(d)), ["train"])

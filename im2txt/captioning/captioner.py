@@ -108,8 +108,9 @@ def build_inference_graph(model_config, encoder_dtype="float32"):
   return g, model, saver
 
 
-def check_checkpoint_fits(checkpoint, variables):
-  """Checks that a checkpoint holds a graph's variables with their shapes.
+def check_checkpoint_fits(checkpoint, variables, shapes=None):
+  """Checks that a checkpoint holds a graph's variables with their shapes
+  (`shapes`: its checkpoints.variable_shapes, if already read).
 
   Raises:
     InferenceSetupError: If not; the message suggests the model config.
@@ -117,7 +118,7 @@ def check_checkpoint_fits(checkpoint, variables):
       checkpoint (the converter's command named).
   """
   try:
-    checkpoints.check_has_variables(checkpoint, variables)
+    checkpoints.check_has_variables(checkpoint, variables, shapes)
   except checkpoints.CheckpointMismatchError as e:
     raise InferenceSetupError(
         "%s Was it trained with another model configuration? Put its "
@@ -161,7 +162,7 @@ def load_model(checkpoint_path, vocab_file, model_config_file="",
 
   def restore_fn(sess):
     tf.logging.info("Loading model from checkpoint: %s", checkpoint)
-    saver.restore(sess, checkpoint)
+    checkpoints.restore(saver, sess, checkpoint)
     tf.logging.info("Successfully loaded checkpoint: %s",
                     os.path.basename(checkpoint))
 
@@ -203,7 +204,7 @@ def _load_ensemble(checkpoint_paths, vocab_file, model_config_file,
   def restore_fn(sess):
     for member, saver in zip(members, savers):
       tf.logging.info("Loading ensemble member from checkpoint: %s", member)
-      saver.restore(sess, member)
+      checkpoints.restore(saver, sess, member)
     tf.logging.info("Successfully loaded %d checkpoints", len(members))
 
   return LoadedModel(g, model, restore_fn, vocab, ",".join(members))

@@ -170,13 +170,48 @@ def global_step(checkpoint_path):
       "global_step"))
 
 
-def check_has_variables(checkpoint_path, variables):
+def _reader(checkpoint_path):
+  try:
+    return tf.train.load_checkpoint(checkpoint_path)
+  except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError) as e:
+    raise CheckpointMismatchError(
+        "Cannot read checkpoint %s: %s. Pass the checkpoint prefix (for "
+        "example inception_v3.ckpt), not one of its .index/.data files."
+        % (checkpoint_path, str(e).splitlines()[0]))
+
+
+def variable_shapes(checkpoint_path):
+  """{variable name: shape} of a checkpoint.
+
+  Raises:
+    CheckpointMismatchError: If the checkpoint cannot be read.
+  """
+  return _reader(checkpoint_path).get_variable_to_shape_map()
+
+
+def shapes_and_step(checkpoint_path):
+  """(variable_shapes, global step or None), from one read of the
+  checkpoint.
+
+  Raises:
+    CheckpointMismatchError: If the checkpoint cannot be read.
+  """
+  reader = _reader(checkpoint_path)
+  shapes = reader.get_variable_to_shape_map()
+  step = None
+  if "global_step" in shapes:
+    step = int(reader.get_tensor("global_step"))
+  return shapes, step
+
+
+def check_has_variables(checkpoint_path, variables, shapes=None):
   """Checks that a checkpoint holds every variable with the right shape.
 
   Args:
     checkpoint_path: A checkpoint prefix (e.g. /ckpt/inception_v3.ckpt).
     variables: The graph variables that will be restored from it, or a
       dict {name in the checkpoint: variable} (a Saver's var_list).
+    shapes: Its variable_shapes, if already read.
 
   Raises:
     CheckpointMismatchError: If the checkpoint cannot be read, or misses a
@@ -184,14 +219,8 @@ def check_has_variables(checkpoint_path, variables):
     legacy_checkpoints.LegacyCheckpointError: If it is an im2txt checkpoint
       of an older TensorFlow (the message gives the converter's command).
   """
-  try:
-    reader = tf.train.load_checkpoint(checkpoint_path)
-  except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError) as e:
-    raise CheckpointMismatchError(
-        "Cannot read checkpoint %s: %s. Pass the checkpoint prefix (for "
-        "example inception_v3.ckpt), not one of its .index/.data files."
-        % (checkpoint_path, str(e).splitlines()[0]))
-  shapes = reader.get_variable_to_shape_map()
+  if shapes is None:
+    shapes = variable_shapes(checkpoint_path)
   legacy_checkpoints.check_current(checkpoint_path, shapes)
   missing, wrong = [], []
   if not isinstance(variables, dict):

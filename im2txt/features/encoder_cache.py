@@ -31,6 +31,7 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
+from im2txt.common import checkpoints
 from im2txt.common import file_io
 from im2txt.data import feature_records
 from im2txt.data import records
@@ -77,7 +78,7 @@ class Encoder(object):
     self.graph.finalize()
     self.num_crops = num_crops
     self.sess = tf.Session(graph=self.graph)
-    saver.restore(self.sess, checkpoint)
+    checkpoints.restore(saver, self.sess, checkpoint)
 
   def __call__(self, encoded_images):
     """Returns float32 [len(encoded_images), num_crops, 2048]."""

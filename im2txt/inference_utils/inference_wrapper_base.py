@@ -76,7 +76,7 @@ class InferenceWrapperBase(object):
 
     def _restore_fn(sess):
       tf.logging.info("Loading model from checkpoint: %s", checkpoint_path)
-      saver.restore(sess, checkpoint_path)
+      checkpoints.restore(saver, sess, checkpoint_path)
       tf.logging.info("Successfully loaded checkpoint: %s",
                       os.path.basename(checkpoint_path))
 

@@ -44,6 +44,7 @@ image_batch_feed -> lstm/initial_state_batch); run_inference
 --frozen_graph_file captions from it.
 """
 
+import collections
 import json
 import os
 import shutil
@@ -94,8 +95,15 @@ def check_output_path(path, overwrite):
         "replace it." % path)
 
 
-def _check_is_im2txt_checkpoint(checkpoint):
-  names = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
+# A checkpoint to export, resolved and read once (load_for_export): its
+# prefix, checkpoints.variable_shapes, global step, ModelConfig and
+# Vocabulary.
+ExportSource = collections.namedtuple(
+    "ExportSource", ["checkpoint", "shapes", "global_step", "model_config",
+                     "vocab"])
+
+
+def _check_is_im2txt_checkpoint(checkpoint, names):
   if not any(name in names for name in _DECODER_VARIABLES):
     raise ExportError(
         "%s is not an im2txt checkpoint: it has none of the variables %s "
@@ -105,10 +113,11 @@ def _check_is_im2txt_checkpoint(checkpoint):
 
 
 def load_for_export(checkpoint_path, vocab_file, model_config_file=""):
-  """Resolves and checks the checkpoint and vocabulary.
+  """Resolves the checkpoint and reads and checks it, its config and the
+  vocabulary, once for every output of the export.
 
   Returns:
-    (checkpoint prefix, ModelConfig, Vocabulary).
+    An ExportSource.
 
   Raises:
     ExportError, checkpoints.CheckpointNotFoundError,
@@ -119,11 +128,15 @@ def load_for_export(checkpoint_path, vocab_file, model_config_file=""):
                       "caption with run_inference and caption_images)."
                       % checkpoint_path)
   checkpoint = checkpoints.resolve(checkpoint_path)
-  _check_is_im2txt_checkpoint(checkpoint)
-  legacy_checkpoints.check_current(checkpoint)
+  try:
+    shapes, step = checkpoints.shapes_and_step(checkpoint)
+  except checkpoints.CheckpointMismatchError as e:
+    raise ExportError(str(e))
+  _check_is_im2txt_checkpoint(checkpoint, shapes)
+  legacy_checkpoints.check_current(checkpoint, shapes)
   model_config = checkpoints.model_config_for(checkpoint, model_config_file)
   vocab = captioner.load_vocabulary(vocab_file, model_config, checkpoint)
-  return checkpoint, model_config, vocab
+  return ExportSource(checkpoint, shapes, step, model_config, vocab)
 
 
 def _tensor_info(tensor):
@@ -231,8 +244,11 @@ def _replace(staging, target):
 def export_saved_model(checkpoint_path, vocab_file, export_dir, beam_size=3,
                        max_caption_length=20, length_normalization_factor=0.0,
                        model_config_file="", encoder_dtype="float32",
-                       overwrite=False):
+                       overwrite=False, source=None):
   """Writes the SavedModel of a checkpoint (see the module docstring).
+
+  `source`, an ExportSource of the same checkpoint and vocabulary, saves
+  reading them again (the binary reads them once for both outputs).
 
   The SavedModel is written beside export_dir and moved into place when
   complete, so that a failed export leaves no half-written directory.
@@ -245,8 +261,10 @@ def export_saved_model(checkpoint_path, vocab_file, export_dir, beam_size=3,
     legacy_checkpoints.LegacyCheckpointError, vocabulary errors.
   """
   check_output_path(export_dir, overwrite)
-  checkpoint, model_config, vocab = load_for_export(
-      checkpoint_path, vocab_file, model_config_file)
+  source = source or load_for_export(checkpoint_path, vocab_file,
+                                     model_config_file)
+  checkpoint, model_config, vocab = (source.checkpoint, source.model_config,
+                                     source.vocab)
   scratch = tempfile.mkdtemp(prefix="im2txt_export_")
   staging = export_dir.rstrip("/") + ".tmp-%d" % os.getpid()
   try:
@@ -255,12 +273,13 @@ def export_saved_model(checkpoint_path, vocab_file, export_dir, beam_size=3,
         model_config, vocab, words_file, beam_size, max_caption_length,
         length_normalization_factor, encoder_dtype)
     with g.as_default():
-      captioner.check_checkpoint_fits(checkpoint, tf.global_variables())
+      captioner.check_checkpoint_fits(checkpoint, tf.global_variables(),
+                                      source.shapes)
       counts = tf.constant(counts_file, name="word_counts_asset")
       tf.add_to_collection(tf.GraphKeys.ASSET_FILEPATHS, counts)
       builder = tf.saved_model.Builder(staging)
       with tf.Session() as sess:
-        saver.restore(sess, checkpoint)
+        checkpoints.restore(saver, sess, checkpoint)
         builder.add_meta_graph_and_variables(
             sess, [tf.saved_model.SERVING], signature_def_map=signatures,
             assets_collection=tf.get_collection(
@@ -272,7 +291,7 @@ def export_saved_model(checkpoint_path, vocab_file, export_dir, beam_size=3,
     file_io.makedirs(extra)
     info = {
         "checkpoint": checkpoint,
-        "global_step": checkpoints.global_step(checkpoint),
+        "global_step": source.global_step,
         "beam_size": beam_size,
         "max_caption_length": max_caption_length,
         "length_normalization_factor": length_normalization_factor,
@@ -292,8 +311,9 @@ def export_saved_model(checkpoint_path, vocab_file, export_dir, beam_size=3,
 
 def write_frozen_graph(checkpoint_path, vocab_file, output_file,
                        model_config_file="", encoder_dtype="float32",
-                       overwrite=False):
-  """Writes the inference graph with its variables as constants.
+                       overwrite=False, source=None):
+  """Writes the inference graph with its variables as constants (`source`
+  as for export_saved_model).
 
   Returns:
     The number of variables frozen.
@@ -302,15 +322,19 @@ def write_frozen_graph(checkpoint_path, vocab_file, output_file,
     As export_saved_model.
   """
   check_output_path(output_file, overwrite)
-  checkpoint, _, _ = load_for_export(checkpoint_path, vocab_file,
+  source = source or load_for_export(checkpoint_path, vocab_file,
                                      model_config_file)
-  loaded = captioner.load_model(checkpoint, vocab_file, model_config_file,
-                                 encoder_dtype)
-  with loaded.graph.as_default(), tf.Session(graph=loaded.graph) as sess:
-    loaded.restore_fn(sess)
+  g, _, saver = captioner.build_inference_graph(source.model_config,
+                                                encoder_dtype)
+  with g.as_default():
+    captioner.check_checkpoint_fits(source.checkpoint, tf.global_variables(),
+                                    source.shapes)
+  g.finalize()
+  with g.as_default(), tf.Session(graph=g) as sess:
+    checkpoints.restore(saver, sess, source.checkpoint)
     num_variables = len(tf.global_variables())
     frozen = tf.graph_util.convert_variables_to_constants(
-        sess, loaded.graph.as_graph_def(), list(FROZEN_OUTPUTS))
+        sess, g.as_graph_def(), list(FROZEN_OUTPUTS))
   file_io.makedirs(file_io.dirname(output_file) or ".")
   with tf.gfile.GFile(output_file + ".tmp", "wb") as f:
     f.write(frozen.SerializeToString())
@@ -319,4 +343,5 @@ def write_frozen_graph(checkpoint_path, vocab_file, output_file,
 
 
 # Errors the binary reports as "export_saved_model: error: ...".
-ERRORS = (ExportError, vocabulary.VocabularyFileError, ValueError)
+ERRORS = (ExportError, vocabulary.VocabularyFileError, ValueError,
+          checkpoints.CheckpointFault)

@@ -183,6 +183,9 @@ def _run_errors(settings):
     features = settings.features_file_pattern
     sys.exit("train: error: %s" % builder.describe_data_loss(
         e, features or settings.input_file_pattern, bool(features)))
+  except checkpoints.CheckpointFault as e:
+    # The Inception checkpoint, read at step 0.
+    sys.exit("train: error: cannot restore the checkpoint %s" % e)
 
 
 def _session_config(settings, task, deploy):
