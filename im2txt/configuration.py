@@ -222,7 +222,7 @@ class TrainingConfig(_ConfigBase):
     # Self-critical training (train --self_critical, the encoder frozen; off
     # by default): a constant learning rate of the same optimizer, and the
     # words decoded per sampled or greedy caption, the end word included
-    # (see im2txt/training/self_critical_phase.py).
+    # (see im2txt/training/self_critical.py).
     self.self_critical_learning_rate = 0.02
     self.self_critical_max_caption_length = 20
 

@@ -39,7 +39,7 @@ latest checkpoint in train_dir, or --inception_checkpoint_file at step 0.
 Self-critical training (optional third phase, after phase 1 or 2): the same
 command with --self_critical --vocab_file=... (and --train_inception=false)
 and a larger --number_of_steps; rewards are CIDEr-D against the training
-records' references (see im2txt/training/self_critical_phase.py).
+records' references (see im2txt/training/self_critical.py).
 """
 
 import collections

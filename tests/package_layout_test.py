@@ -24,6 +24,16 @@ ROOMS = {"ops", "inference_utils", "data", "training", "serving",
          "captioning", "evaluation", "features", "common"}
 
 
+SUFFIXES = ("s", "ing", "er", "ers", "ed", "checks", "lib", "ops", "phase")
+
+
+def suffix_clashes(names):
+  """Pairs of module names that differ by a suffix only (train, trainer)."""
+  return sorted((a, b) for a in names for b in names
+                if a != b and b.startswith(a) and
+                b[len(a):].lstrip("_") in SUFFIXES)
+
+
 def _sources(folder, pattern="**/*.py"):
   return sorted(glob.glob(os.path.join(folder, pattern), recursive=True))
 
@@ -85,10 +95,7 @@ class LayoutTest(unittest.TestCase):
   def testNoTwoModulesDifferBySuffixOnly(self):
     names = {os.path.splitext(os.path.basename(p))[0]
              for p in _sources(PACKAGE)} - {"__init__"}
-    clashes = sorted((a, b) for a in names for b in names
-                     if a != b and b.startswith(a + "_") and
-                     b[len(a) + 1:] in ("s", "ing", "er", "checks", "lib"))
-    self.assertEqual(clashes, [])
+    self.assertEqual(suffix_clashes(names), [])
 
   def testFlagsAreReadOnlyInMain(self):
     problems = ["%s:%d" % (os.path.relpath(path, ROOT), line)
@@ -113,6 +120,11 @@ class LayoutTest(unittest.TestCase):
                      "flags.DEFINE_string('vocab_file', '', 'x')\n")
     self.assertEqual(flag_reads_outside_main(tree), [3])
     self.assertEqual(shared_flag_definitions(tree), ["vocab_file"])
+    self.assertEqual(suffix_clashes({"train", "trainer", "training",
+                                     "self_critical", "self_critical_phase",
+                                     "cache_features", "feature_cache"}),
+                     [("self_critical", "self_critical_phase"),
+                      ("train", "trainer"), ("train", "training")])
 
   def testNoSourceFileIsLongerThanTheLimit(self):
     long_files = []

@@ -20,7 +20,7 @@ import tensorflow.compat.v1 as tf
 
 from im2txt.evaluation import caption_metrics
 from im2txt import configuration
-from im2txt.training import self_critical_phase
+from im2txt.training import self_critical
 from im2txt.training import builder
 from im2txt.data import records
 from im2txt.inference_utils import vocabulary
@@ -74,7 +74,7 @@ class CaptionRewardsTest(unittest.TestCase):
     rng = random.Random(2)
     image_ids = np.array(sorted(self.references), np.int64)
     sample, greedy = self._ids(rng), self._ids(rng)
-    rewards = self_critical_phase.CaptionRewards(self.references, self.vocab)
+    rewards = self_critical.CaptionRewards(self.references, self.vocab)
     got_sample, got_greedy = rewards(image_ids, sample, greedy)
     self.assertEqual(got_sample.dtype, np.float32)
     # pycocoevalcap on the whole corpus (one caption per image): its
@@ -97,10 +97,10 @@ class CaptionRewardsTest(unittest.TestCase):
     self.assertGreater(perfect, max(want_sample))
 
   def testImageWithoutReferencesIsNamed(self):
-    rewards = self_critical_phase.CaptionRewards(self.references, self.vocab,
+    rewards = self_critical.CaptionRewards(self.references, self.vocab,
                                            "the records matching x")
     ids = np.array([[self.vocab.end_id]], np.int64)
-    with self.assertRaisesRegex(self_critical_phase.ReferencesError,
+    with self.assertRaisesRegex(self_critical.ReferencesError,
                                 "Image 7 of a training batch has no captions "
                                 "in the records matching x"):
       rewards(np.array([7], np.int64), ids, ids)
@@ -112,11 +112,11 @@ class ReferencesTest(testing_utils.TinyDataTestCase):
     pattern = self.paths["train_pattern"]
     train_dir = os.path.join(self.root, "refs")
     os.makedirs(train_dir)
-    references = self_critical_phase.load_references(pattern, train_dir)
+    references = self_critical.load_references(pattern, train_dir)
     self.assertEqual(references,
                      caption_metrics.references_from_records(pattern))
     self.assertEqual(sum(len(c) for c in references.values()), 290)
-    cache = os.path.join(train_dir, self_critical_phase.REFERENCES_FILENAME)
+    cache = os.path.join(train_dir, self_critical.REFERENCES_FILENAME)
     saved = json.load(open(cache))
     self.assertEqual(len(saved["records"]), 2)
     # The cache is what a restart reads: a changed cache shows through.
@@ -124,22 +124,22 @@ class ReferencesTest(testing_utils.TinyDataTestCase):
     saved["references"][str(image_id)] = ["from the cache"]
     with open(cache, "w") as f:
       json.dump(saved, f)
-    self.assertEqual(self_critical_phase.load_references(pattern, train_dir)[
+    self.assertEqual(self_critical.load_references(pattern, train_dir)[
         image_id], ["from the cache"])
     # A cache of other records (another size) or an unreadable one is
     # rebuilt from the records.
     saved["records"][0][1] += 1
     with open(cache, "w") as f:
       json.dump(saved, f)
-    self.assertEqual(self_critical_phase.load_references(pattern, train_dir),
+    self.assertEqual(self_critical.load_references(pattern, train_dir),
                      references)
     with open(cache, "w") as f:
       f.write("{not json")
-    self.assertEqual(self_critical_phase.load_references(pattern, train_dir),
+    self.assertEqual(self_critical.load_references(pattern, train_dir),
                      references)
-    with self.assertRaisesRegex(self_critical_phase.ReferencesError,
+    with self.assertRaisesRegex(self_critical.ReferencesError,
                                 "needs the training records"):
-      self_critical_phase.load_references(os.path.join(self.root, "none-*"))
+      self_critical.load_references(os.path.join(self.root, "none-*"))
 
 
 class ImageIdsTest(testing_utils.TinyDataTestCase):
@@ -209,7 +209,7 @@ class SelfCriticalGraphTest(unittest.TestCase):
         self_critical_rewards=self_critical_rewards)
 
   def testLossRewardsAndUpdate(self):
-    rewards = self_critical_phase.CaptionRewards(self.references, self.vocab)
+    rewards = self_critical.CaptionRewards(self.references, self.vocab)
     built = self._build(rewards)
     plain = self._build(None)
     names = lambda g: sorted((v.op.name, tuple(v.shape.as_list()))

@@ -71,7 +71,7 @@ class TfCompatTest(unittest.TestCase):
     self.assertEqual(modules_set, [])
     # The walk reached the binaries and the subpackages' modules.
     for name in ("im2txt.train", "im2txt.evaluate",
-                 "im2txt.common.onednn_default", "im2txt.training.trainer",
+                 "im2txt.common.onednn_default", "im2txt.training.loop",
                  "im2txt.data.build_mscoco_data", "im2txt.ops.inputs"):
       self.assertIn(name, names)
 

@@ -24,7 +24,7 @@ import tensorflow.compat.v1 as tf
 
 from im2txt import configuration
 from im2txt.common import dir_lock
-from im2txt.training import self_critical_phase
+from im2txt.training import self_critical
 from im2txt import train
 from im2txt.ops import image_embedding
 from im2txt.ops import scheduled_sampling
@@ -184,10 +184,10 @@ class TrainTest(testing_utils.TinyDataTestCase):
                      % (phase1 + 6))
     self.assertEqual(_checkpoint_steps(train_dir)[-1], phase1 + 6)
     self.assertTrue(os.path.exists(os.path.join(
-        train_dir, self_critical_phase.REFERENCES_FILENAME)))
-    for tag in (self_critical_phase.SAMPLE_CIDER_TAG,
-                self_critical_phase.GREEDY_CIDER_TAG,
-                self_critical_phase.ADVANTAGE_TAG):
+        train_dir, self_critical.REFERENCES_FILENAME)))
+    for tag in (self_critical.SAMPLE_CIDER_TAG,
+                self_critical.GREEDY_CIDER_TAG,
+                self_critical.ADVANTAGE_TAG):
       values = [v for step, v in _scalars(train_dir, tag) if step >= phase1]
       self.assertTrue(values, "no %s summary" % tag)
       self.assertTrue(all(abs(v) < 10 for v in values), (tag, values))

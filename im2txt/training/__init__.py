@@ -13,7 +13,8 @@
 # limitations under the License.
 # ==============================================================================
 """The training machinery behind im2txt/train.py: building the training
-graph (builder), the loop (trainer), checks before the first step
+graph (builder), the training loop of one process (loop), what the chief,
+a worker and a parameter server do (roles), checks before the first step
 (preflight), clones (model_deploy), clusters (cluster, launcher), phase 2's
 recomputation (recompute) and self-critical training's rewards and loss
-(self_critical_phase)."""
+(self_critical)."""

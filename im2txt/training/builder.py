@@ -39,7 +39,7 @@ from im2txt import configuration
 from im2txt.common import file_io
 from im2txt.serving import legacy_checkpoints
 from im2txt.training import model_deploy
-from im2txt.training import self_critical_phase as self_critical_lib
+from im2txt.training import self_critical as self_critical_lib
 from im2txt import show_and_tell_model
 from im2txt.data import records
 from im2txt.ops import feature_inputs

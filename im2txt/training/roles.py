@@ -48,8 +48,8 @@ from im2txt.training import cluster
 from im2txt.training import model_deploy
 from im2txt.training import preflight
 from im2txt.training import recompute
-from im2txt.training import self_critical_phase
-from im2txt.training import trainer
+from im2txt.training import self_critical
+from im2txt.training import loop
 
 
 def placement(settings):
@@ -102,10 +102,10 @@ def _self_critical_rewards(settings, train_dir):
     return None
   pattern = settings.self_critical_references or settings.input_file_pattern
   try:
-    references = self_critical_phase.load_references(pattern, train_dir)
-  except self_critical_phase.ReferencesError as e:
+    references = self_critical.load_references(pattern, train_dir)
+  except self_critical.ReferencesError as e:
     sys.exit("train: error: %s" % e)
-  return self_critical_phase.CaptionRewards(
+  return self_critical.CaptionRewards(
       references, vocabulary.Vocabulary(settings.vocab_file),
       "the records matching %s" % pattern)
 
@@ -174,10 +174,10 @@ def _run_errors(settings):
   """Turns the errors of a running session into one clear exit."""
   try:
     yield
-  except trainer.TrainingInterrupted as e:
+  except loop.TrainingInterrupted as e:
     _exit_now("train: error: %s" % e)
-  except trainer.CONNECTION_ERRORS as e:
-    _exit_now("train: error: %s" % trainer.describe_lost_server(
+  except loop.CONNECTION_ERRORS as e:
+    _exit_now("train: error: %s" % loop.describe_lost_server(
         e, settings.train_dir))
   except tf.errors.DataLossError as e:
     features = settings.features_file_pattern
@@ -212,7 +212,7 @@ def _run(settings, built, train_dir, init_fn, task, deploy, master):
     with built.graph.as_default():
       done_ops = cluster.done_token_ops(task)
   with _run_errors(settings):
-    trainer.run(built, train_dir, settings.number_of_steps,
+    loop.run(built, train_dir, settings.number_of_steps,
                 log_every_n_steps=settings.log_every_n_steps, init_fn=init_fn,
                 save_summaries_secs=settings.save_summaries_secs,
                 save_interval_secs=settings.save_interval_secs, master=master,

@@ -13,7 +13,7 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
-from im2txt.training import self_critical_phase
+from im2txt.training import self_critical
 from im2txt.serving import caption_graph
 from im2txt import show_and_tell_model
 from im2txt.data import schema
@@ -173,7 +173,7 @@ class OneSetOfVariablesTest(unittest.TestCase):
           self.config, "train", input_batch=self._input_batch(),
           truth_probability_fn=lambda step: tf.constant(0.5))
       model.build()
-      self_critical_phase.build_loss(
+      self_critical.build_loss(
           model, model.input_batch.image_ids,
           lambda i, s, g: (np.zeros(len(i), np.float32),) * 2,
           start_id=1, end_id=2, max_length=4, add_summaries=False)

@@ -16,7 +16,7 @@
 
 Rennie et al., "Self-critical Sequence Training for Image Captioning",
 CVPR 2017. For each image of the batch the decoder samples a caption from
-its softmax and decodes a greedy one (ops/self_critical.py); the reward of
+its softmax and decodes a greedy one (ops/sampled_decoding.py); the reward of
 the sample is its CIDEr-D against all of the image's training references
 minus the greedy caption's (the baseline), and the loss is the policy
 gradient -advantage * log p(sample), averaged over the sampled words.
@@ -47,7 +47,7 @@ from im2txt.evaluation import caption_metrics
 from im2txt.evaluation import cider_d
 from im2txt.common import file_io
 from im2txt.ops import inputs as input_ops
-from im2txt.ops import self_critical as self_critical_ops
+from im2txt.ops import sampled_decoding
 
 # The references cache in train_dir.
 REFERENCES_FILENAME = "self_critical_references.json"
@@ -180,7 +180,7 @@ def build_loss(model, image_ids, rewards, start_id, end_id, max_length,
   """
   decoder = model.decoder
   state = decoder.initial_state(model.image_embeddings, dropout=False)
-  decoded = self_critical_ops.sample_and_greedy(
+  decoded = sampled_decoding.sample_and_greedy(
       decoder, state, start_id=start_id, end_id=end_id,
       max_length=max_length, seed=seed)
   sample_cider, greedy_cider = tf.numpy_function(
@@ -190,7 +190,7 @@ def build_loss(model, image_ids, rewards, start_id, end_id, max_length,
   greedy_cider.set_shape(image_ids.get_shape())
   advantage = sample_cider - greedy_cider
   loss = tf.identity(
-      self_critical_ops.policy_gradient_loss(decoded, advantage),
+      sampled_decoding.policy_gradient_loss(decoded, advantage),
       name="self_critical_loss")
   if add_summaries:
     tf.summary.scalar(SAMPLE_CIDER_TAG, tf.reduce_mean(sample_cider))

@@ -13,7 +13,7 @@
 # limitations under the License.
 # ==============================================================================
 """Self-critical sequence training (Rennie et al. 2017): the decoding and
-the loss (the rewards and the phase: im2txt/training/self_critical_phase.py).
+the loss (the rewards and the phase: im2txt/training/self_critical.py).
 
 For each image the decoder samples a caption from its own softmax and
 decodes a greedy one; the reward of the sample is its CIDEr-D against the

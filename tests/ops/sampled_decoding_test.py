@@ -9,7 +9,7 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt.ops import decoder as decoder_lib
-from im2txt.ops import self_critical
+from im2txt.ops import sampled_decoding
 from tests import testing_utils
 
 VOCAB, UNITS, END = 7, 8, 1
@@ -28,10 +28,10 @@ class SelfCriticalDecoderTest(unittest.TestCase):
       image = np.random.RandomState(0).randn(batch, UNITS)
       state = decoder.initial_state(tf.constant(image, tf.float32),
                                     dropout=False)
-      decoded = self_critical.sample_and_greedy(
+      decoded = sampled_decoding.sample_and_greedy(
           decoder, state, start_id=0, end_id=END, max_length=length, seed=5)
       advantage = tf.constant([1.0, -1.0, 0.5, 0.0])
-      loss = self_critical.policy_gradient_loss(decoded, advantage)
+      loss = sampled_decoding.policy_gradient_loss(decoded, advantage)
       grads = tf.gradients(loss, [decoder.embedding_map])
     return g, decoded, loss, grads
 
