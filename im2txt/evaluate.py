@@ -119,6 +119,10 @@ EVALUATED_STEPS_FILENAME = "evaluated_steps.json"
 FAILED_FILENAME = "failed_checkpoints.json"
 
 
+class NothingEvaluatedError(ValueError):
+  """evaluate --run_once found no checkpoint it could evaluate."""
+
+
 def evaluate_model(sess, model, global_step, summary_writer, summary_op,
                    num_eval_examples=10132):
   """Computes perplexity-per-word over an evaluation dataset.
@@ -292,6 +296,29 @@ def run_once(model, saver, summary_writer, summary_op, checkpoint_path,
     coord.join(threads, stop_grace_period_secs=10)
 
 
+def _nothing_evaluated(checkpoint_dir, eval_dir, evaluated, below_min,
+                       min_global_step, failed, unusable):
+  """Why a --run_once pass evaluated no checkpoint, in one line."""
+  if not tf.train.get_checkpoint_state(checkpoint_dir):
+    reasons = ["it holds no checkpoint index"]
+  else:
+    reasons = list(unusable)
+    if below_min:
+      reasons.append("%d below --min_global_step=%d (steps %s)" % (
+          len(below_min), min_global_step,
+          ", ".join(str(s) for s in sorted(below_min))))
+    if failed and not unusable:
+      reasons.append("%d recorded as unreadable in %s" % (
+          len(failed), file_io.join(eval_dir, FAILED_FILENAME)))
+    if evaluated:
+      reasons.append("every other one was evaluated before (steps in %s)"
+                     % file_io.join(eval_dir, EVALUATED_STEPS_FILENAME))
+    if not reasons:
+      reasons = ["its checkpoint index lists no existing checkpoint"]
+  return "--run_once evaluated no checkpoint of %s: %s." % (
+      checkpoint_dir, "; ".join(reasons))
+
+
 def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
         num_eval_examples=10132, min_global_step=5000, run_once_only=False,
         eval_on_cpu=False, model_config_file="", caption_evaluator_fn=None):
@@ -316,6 +343,11 @@ def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
   Returns:
     A dict {global_step: perplexity} of this call's evaluations (only with
     run_once_only; otherwise it loops for ever).
+
+  Raises:
+    NothingEvaluatedError: With run_once_only, if no checkpoint was
+      evaluated; the message says why (none, already evaluated, below
+      min_global_step, unreadable, vanished).
   """
   if file_io.is_local(checkpoint_dir):
     # The checkpoint index lists paths relative to the directory it is in;
@@ -348,6 +380,7 @@ def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
     # Below min_global_step: skipped (and logged) once per process, not
     # recorded, so a later run with a lower threshold still evaluates them.
     below_min = set()
+    unusable = []  # This pass's checkpoints that could not be evaluated.
     while True:
       start = time.time()
       tf.logging.info("Starting evaluation at " + time.strftime(
@@ -383,7 +416,9 @@ def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
                 "Checkpoint %s vanished before it was evaluated (training "
                 "keeps only the latest max_checkpoints_to_keep); skipped.",
                 path)
+            unusable.append("%s vanished" % path)
           else:
+            unusable.append("%s is unreadable (%s)" % (path, FAILED_FILENAME))
             tf.logging.error("Checkpoint %s cannot be evaluated: %s. "
                              "Recorded in %s; going on.", path, e.reason,
                              FAILED_FILENAME)
@@ -394,6 +429,10 @@ def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
         save_evaluated_steps(eval_dir, evaluated)
       if run_once_only:
         summary_writer.close()
+        if not results:
+          raise NothingEvaluatedError(_nothing_evaluated(
+              checkpoint_dir, eval_dir, evaluated, below_min, min_global_step,
+              failed, unusable))
         return results
       time_to_next_eval = start + eval_interval_secs - time.time()
       if time_to_next_eval > 0:
@@ -437,7 +476,8 @@ def main(unused_argv):
   except tf.errors.DataLossError as e:
     sys.exit("evaluate: error: %s" % builder.describe_data_loss(
         e, FLAGS.input_file_pattern))
-  except legacy_checkpoints.LegacyCheckpointError as e:
+  except (legacy_checkpoints.LegacyCheckpointError,
+          NothingEvaluatedError) as e:
     sys.exit("evaluate: error: %s" % e)
 
 

@@ -37,7 +37,7 @@ checkpoints. The features must come from the encoder this run restores: the
 latest checkpoint in train_dir, or --inception_checkpoint_file at step 0.
 
 Self-critical training (optional third phase, after phase 1 or 2): the same
-command with --self_critical --vocab_file=... (and --train_inception=false)
+command with --self_critical (and --train_inception=false)
 and a larger --number_of_steps; rewards are CIDEr-D against the training
 records' references (see im2txt/training/self_critical.py).
 """
@@ -105,11 +105,12 @@ def define_flags():
                        "frozen): the loss is the policy gradient of sampled "
                        "captions' CIDEr-D minus the greedy caption's, at the "
                        "TrainingConfig's self_critical_learning_rate. Needs "
-                       "--vocab_file and a trained checkpoint in train_dir.")
+                       "a trained checkpoint in train_dir.")
   cli.define_shared_flag(
       "vocab_file",
       "Self-critical only: the word_counts.txt of the "
-      "records (ids -> words for the rewards).",
+      "records (ids -> words for the rewards); default: the "
+      "one beside the reference records.",
       __name__)
   flags.DEFINE_string("self_critical_references", "",
                       "Self-critical only: the training records whose "

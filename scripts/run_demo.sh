@@ -84,6 +84,9 @@ im2txt_cmd train --input_file_pattern="${TRAIN_RECORDS}" \
   echo "training wrote no checkpoint" >&2; exit 1; }
 
 stage "7/9 Perplexity and caption metrics of each checkpoint on val"
+# Afresh each time: --run_once fails when it evaluates nothing, which a
+# re-run of the demo over the same checkpoints would.
+rm -rf "${MODEL}/eval"
 im2txt_cmd evaluate --input_file_pattern="${DATA}/val-?????-of-00001" \
   --checkpoint_dir="${MODEL}/train" --eval_dir="${MODEL}/eval" \
   --num_eval_examples=200 --min_global_step=1 --run_once \

@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import sys
 import tempfile
 import unittest
 
@@ -37,6 +38,30 @@ class CaptionMetricsTest(unittest.TestCase):
       self.assertAlmostEqual(scores[name], 1.0, places=5, msg=name)
     self.assertGreater(scores["METEOR"], 0.9)
     self.assertEqual(sorted(scores), sorted(caption_metrics.METRICS))
+
+  def testLineBreaksOfEveryKindDoNotShiftCaptions(self):
+    # Every character that ends a line for Python, a superset of Unicode's
+    # mandatory-break classes: each in a caption and a reference of its own
+    # image, among images whose captions equal their references.
+    breaks = [chr(c) for c in range(sys.maxunicode + 1)
+              if len(("a" + chr(c) + "b").splitlines()) > 1]
+    self.assertEqual(len(breaks), 10)
+    words = ["dog", "cat", "bird", "horse", "sheep", "cow", "zebra",
+             "giraffe", "bear", "train", "plane", "boat"]
+    refs, results = {}, {}
+    for i, word in enumerate(words):
+      clean = "a %s standing on a green field" % word
+      refs[i] = [clean, "the %s is on the grass" % word]
+      results[i] = clean
+      if i < len(breaks):
+        results[i] = "a %s standing%son a green field" % (word, breaks[i])
+        refs[i][1] = "the %s is%son the grass" % (word, breaks[-1 - i])
+    scores = caption_metrics.score(results, refs,
+                                   metrics=["Bleu_4", "CIDEr"])
+    self.assertAlmostEqual(scores["Bleu_4"], 1.0, places=5)
+    self.assertGreater(scores["CIDEr"], 5.0)
+    for c in breaks:
+      self.assertEqual(caption_metrics.one_line("x%sy" % c), "x y")
 
   def testHandCheckedBleu1(self):
     # 3 of 4 unigrams match, equal lengths (no brevity penalty).

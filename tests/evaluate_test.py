@@ -127,17 +127,25 @@ class EvaluateTest(testing_utils.TinyDataTestCase):
                      sorted(steps_first + new_steps))
     with open(os.path.join(eval_dir, "evaluated_steps.json")) as f:
       self.assertEqual(json.load(f), sorted(steps_first + new_steps))
-    # Nothing new: nothing evaluated.
-    third = testing_utils.run_module("im2txt.evaluate", args)
+    # Nothing new: nothing evaluated, and --run_once says so (exit 1).
+    third = testing_utils.run_module("im2txt.evaluate", args, check=False)
     self.assertNotIn("Perplexity = ", third.stderr)
+    self.assertEqual(third.returncode, 1)
+    self.assertIn("evaluate: error: --run_once evaluated no checkpoint of "
+                  "%s: every other one was evaluated before" % train_dir,
+                  third.stderr)
 
   def testMinGlobalStepSkipsButDoesNotRecord(self):
     eval_dir = os.path.join(self.root, "eval_min")
     result = testing_utils.run_module("im2txt.evaluate", [
         "--input_file_pattern=" + self.paths["val_pattern"],
         "--checkpoint_dir=" + self.train_dir, "--eval_dir=" + eval_dir,
-        "--num_eval_examples=4", "--run_once", "--eval_on_cpu"])
+        "--num_eval_examples=4", "--run_once", "--eval_on_cpu"], check=False)
     self.assertIn("Skipping evaluation. Global step = 30 < 5000", result.stderr)
+    self.assertEqual(result.returncode, 1)
+    self.assertRegex(result.stderr, r"--run_once evaluated no checkpoint "
+                     r"of .*: \d below --min_global_step=5000 "
+                     r"\(steps (0, )?30\)\.")
     self.assertFalse(os.path.exists(os.path.join(eval_dir,
                                                  "evaluated_steps.json")))
 
@@ -233,10 +241,14 @@ class EvaluateTest(testing_utils.TinyDataTestCase):
     good_steps = set(int(tf.train.load_checkpoint(p).get_tensor(
         "global_step")) for p in listed[1:])
     self.assertEqual(set(_perplexities(eval_dir)), good_steps)
-    # A restart neither dies on it nor tries it again.
-    again = testing_utils.run_module("im2txt.evaluate", args)
+    # A restart neither dies on it nor tries it again; having nothing left
+    # to evaluate, --run_once says so.
+    again = testing_utils.run_module("im2txt.evaluate", args, check=False)
     self.assertNotIn("cannot be evaluated", again.stderr)
     self.assertNotIn("Perplexity = ", again.stderr)
+    self.assertEqual(again.returncode, 1)
+    self.assertIn("1 recorded as unreadable in %s" % os.path.join(
+        eval_dir, evaluate.FAILED_FILENAME), again.stderr)
 
   def testEvaluatorBesideATrainerThatRotatesItsCheckpoints(self):
     train_dir = os.path.join(self.root, "train_rotating")
@@ -305,9 +317,13 @@ class EvaluateTest(testing_utils.TinyDataTestCase):
     result = testing_utils.run_module("im2txt.evaluate", [
         "--input_file_pattern=" + self.paths["val_pattern"],
         "--checkpoint_dir=" + empty, "--model_config_file=" + self.config_file,
-        "--eval_dir=" + os.path.join(self.root, "e"), "--run_once"])
+        "--eval_dir=" + os.path.join(self.root, "e"), "--run_once"],
+                                      check=False)
     self.assertIn("Skipping evaluation. No checkpoint found in: " + empty,
                   result.stderr)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("--run_once evaluated no checkpoint of %s: it holds no "
+                  "checkpoint index." % empty, result.stderr)
     result = testing_utils.run_module("im2txt.evaluate", [
         "--input_file_pattern=/nope/val-*", "--checkpoint_dir=" + empty,
         "--eval_dir=" + os.path.join(self.root, "e")], check=False)

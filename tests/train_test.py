@@ -159,9 +159,16 @@ class TrainTest(testing_utils.TinyDataTestCase):
   def testSelfCriticalFromImagesAndFeatures(self):
     refused_dir = os.path.join(self.root, "self_critical_refused")
     vocab = "--vocab_file=" + self.paths["vocab_file"]
+    records_only = os.path.join(self.root, "self_critical_records_only")
+    shutil.copytree(self.paths["data_dir"], records_only,
+                    ignore=shutil.ignore_patterns("word_counts.txt"))
     # Refusals before anything is written.
     for extra, message in (
-        ([], "--self_critical needs --vocab_file"),
+        (["--input_file_pattern=" + os.path.join(records_only, "train-*")],
+         "--self_critical needs the vocabulary of the records (ids -> words "
+         "for the rewards): there is no word_counts.txt beside the records "
+         "matching %s; pass --vocab_file." % os.path.join(records_only,
+                                                          "train-*")),
         ([vocab, "--train_inception"], "frozen"),
         ([vocab, "--scheduled_sampling"], "drop --train_inception and "
          "--scheduled_sampling")):
@@ -178,7 +185,10 @@ class TrainTest(testing_utils.TinyDataTestCase):
     train_dir = testing_utils.copy_train_dir(
         testing_utils.shared_train_dir(),
         os.path.join(self.root, "self_critical"))
-    result = self._train(train_dir, phase1 + 6, "--self_critical", vocab)
+    # No --vocab_file: the builder's word_counts.txt beside the records.
+    result = self._train(train_dir, phase1 + 6, "--self_critical")
+    self.assertIn("Self-critical rewards: words of %s"
+                  % self.paths["vocab_file"], result.stderr)
     self.assertNotIn("never been trained", result.stderr)
     self.assertRegex(result.stderr, r"global step %d: loss = -?\d+\.\d{4}"
                      % (phase1 + 6))

@@ -34,6 +34,7 @@ import collections
 import contextlib
 import io
 import json
+import re
 import shutil
 
 import im2txt  # noqa: F401  pylint: disable=unused-import
@@ -157,8 +158,25 @@ def check_metrics(metrics):
   return metrics
 
 
+# Every character that ends a line somewhere: Python's str.splitlines set
+# (LF, VT, FF, CR, the file/group/record separators, NEL, LINE SEPARATOR,
+# PARAGRAPH SEPARATOR), which covers Unicode's mandatory-break classes (BK,
+# CR, LF, NL). pycocoevalcap hands the Java PTB tokenizer one caption per
+# line and removes only "\n": any other break inside a caption splits it, and
+# every later caption is scored against the previous image's references.
+_LINE_BREAKS = re.compile("[\n\x0b\x0c\r\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def one_line(text):
+  """`text` with every line or paragraph break replaced by a space."""
+  return _LINE_BREAKS.sub(" ", text)
+
+
 def score(results, references, metrics=METRICS):
   """Scores captions against references.
+
+  Line breaks of any kind inside a caption or reference count as spaces
+  (one_line).
 
   Args:
     results: A dict image_id -> caption (one candidate per image).
@@ -186,8 +204,9 @@ def score(results, references, metrics=METRICS):
   tokenizer = PTBTokenizer()
   ids = sorted(results)
   gts = tokenizer.tokenize(
-      {i: [{"caption": c} for c in references[i]] for i in ids})
-  res = tokenizer.tokenize({i: [{"caption": results[i]}] for i in ids})
+      {i: [{"caption": one_line(c)} for c in references[i]] for i in ids})
+  res = tokenizer.tokenize({i: [{"caption": one_line(results[i])}]
+                            for i in ids})
   scores = {}
   for scorer, names in _scorers(metrics):
     # BLEU prints its n-gram counts to stdout; keep a command's output clean.

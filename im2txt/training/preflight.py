@@ -51,11 +51,29 @@ class FeatureMismatchError(ValueError):
   """Cached features do not belong to the encoder or model being trained."""
 
 
+# The builder's vocabulary file, beside the records it wrote.
+VOCAB_FILENAME = "word_counts.txt"
+
 def _record_caption_ids(serialized, features):
   if features:
     return [i for c in feature_records.parse_example_proto(serialized)[
         "captions"] for i in c]
   return schema.parse_sequence_example_proto(serialized)["caption_ids"]
+
+
+def vocab_file_beside(file_pattern, features=False):
+  """The word_counts.txt in the folder of the first file matching
+  `file_pattern` (where the builder writes it), or "" if there is none.
+
+  Raises:
+    input_ops.NoInputFilesError: If the pattern matches nothing.
+  """
+  if features:
+    files = feature_inputs.match_feature_files(file_pattern)
+  else:
+    files = input_ops.match_input_files(file_pattern)
+  vocab_file = file_io.join(file_io.dirname(files[0]), VOCAB_FILENAME)
+  return vocab_file if file_io.exists(vocab_file) else ""
 
 
 def check_vocab_size(file_pattern, vocab_size, features=False):
@@ -78,8 +96,8 @@ def check_vocab_size(file_pattern, vocab_size, features=False):
     files = feature_inputs.match_feature_files(file_pattern)
   else:
     files = input_ops.match_input_files(file_pattern)
-  vocab_file = file_io.join(file_io.dirname(files[0]), "word_counts.txt")
-  if file_io.exists(vocab_file):
+  vocab_file = vocab_file_beside(file_pattern, features)
+  if vocab_file:
     num_words = sum(1 for line in file_io.read_text(vocab_file).splitlines()
                     if line.strip())
     # The reader appends <UNK>, whose id is the number of lines.

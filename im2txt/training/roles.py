@@ -85,14 +85,35 @@ def check_self_critical_settings(settings):
     raise ValueError("--self_critical keeps the encoder frozen and decodes "
                      "its own samples: drop --train_inception and "
                      "--scheduled_sampling.")
-  if not settings.vocab_file:
-    raise ValueError("--self_critical needs --vocab_file (the "
-                     "word_counts.txt of the training records).")
   if settings.features_file_pattern and not settings.self_critical_references:
     raise ValueError("--self_critical with --features_file_pattern needs "
                      "--self_critical_references: the training records "
                      "whose captions are the references.")
-  vocabulary.Vocabulary(settings.vocab_file)  # Readable, with <S> and </S>.
+  # Readable, with <S> and </S>.
+  vocabulary.Vocabulary(self_critical_vocab_file(settings))
+
+
+def _references_pattern(settings):
+  return settings.self_critical_references or settings.input_file_pattern
+
+
+def self_critical_vocab_file(settings):
+  """--vocab_file, else the word_counts.txt beside the reference records
+  (where the builder wrote it).
+
+  Raises:
+    ValueError: If neither exists (NoInputFilesError for no records).
+  """
+  if settings.vocab_file:
+    return settings.vocab_file
+  pattern = _references_pattern(settings)
+  found = preflight.vocab_file_beside(pattern)
+  if not found:
+    raise ValueError("--self_critical needs the vocabulary of the records "
+                     "(ids -> words for the rewards): there is no %s beside "
+                     "the records matching %s; pass --vocab_file."
+                     % (preflight.VOCAB_FILENAME, pattern))
+  return found
 
 
 def _self_critical_rewards(settings, train_dir):
@@ -100,13 +121,16 @@ def _self_critical_rewards(settings, train_dir):
   references are cached in train_dir when it is given (the chief)."""
   if not settings.self_critical:
     return None
-  pattern = settings.self_critical_references or settings.input_file_pattern
+  pattern = _references_pattern(settings)
   try:
     references = self_critical.load_references(pattern, train_dir)
-  except self_critical.ReferencesError as e:
+    vocab_file = self_critical_vocab_file(settings)
+  except (self_critical.ReferencesError, ValueError) as e:
     sys.exit("train: error: %s" % e)
+  tf.logging.info("Self-critical rewards: words of %s, references of the "
+                  "records matching %s", vocab_file, pattern)
   return self_critical.CaptionRewards(
-      references, vocabulary.Vocabulary(settings.vocab_file),
+      references, vocabulary.Vocabulary(vocab_file),
       "the records matching %s" % pattern)
 
 
