@@ -118,6 +118,12 @@ class TrainTest(testing_utils.TinyDataTestCase):
     self.assertEqual(sorted(tf.train.list_variables(os.path.join(
         train_dir, "model.ckpt-44"))), sorted(tf.train.list_variables(
             os.path.join(train_dir, "model.ckpt-40"))))
+    # Each resumed run's Saver took over the earlier runs' checkpoints: the
+    # index still lists every run's last one (max_to_keep 5), oldest first.
+    listed = [int(p.rsplit("-", 1)[1]) for p in tf.train.get_checkpoint_state(
+        train_dir).all_model_checkpoint_paths]
+    self.assertEqual(listed, sorted(listed))
+    self.assertLessEqual({6, 10, 40, 44}, set(listed))
 
   def testScheduledSampling(self):
     train_dir = os.path.join(self.root, "scheduled_sampling")

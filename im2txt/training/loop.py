@@ -31,11 +31,14 @@ cluster needs it:
   (cluster.done_token_ops), so that they exit.
 """
 
+import os
 import re
 import threading
 import time
 
 import tensorflow.compat.v1 as tf
+
+from im2txt.common import file_io
 
 # Errors of a lost connection to another task of the cluster.
 CONNECTION_ERRORS = (tf.errors.UnavailableError, tf.errors.AbortedError,
@@ -51,6 +54,24 @@ STOP_GRACE_SECS = 5
 
 class TrainingInterrupted(RuntimeError):
   """The run lost a server of its cluster, or the chief never came."""
+
+
+def _recover_checkpoint_list(saver, train_dir):
+  """Gives a resumed run's Saver the checkpoints earlier runs listed.
+
+  A new Saver knows only its own saves, so without this the `checkpoint`
+  index of a resumed run forgets the earlier runs' checkpoints (the
+  evaluator, which follows the index, never sees them) and rotation never
+  deletes them. With it, the index and max_to_keep behave as in one long
+  run. Relative entries (a copied train_dir) are taken in train_dir.
+  """
+  state = tf.train.get_checkpoint_state(train_dir)
+  if not state or not state.all_model_checkpoint_paths:
+    return
+  paths = [p if os.path.isabs(p) or not file_io.is_local(p)
+           else os.path.join(train_dir, p)
+           for p in state.all_model_checkpoint_paths]
+  saver.recover_last_checkpoints(paths)
 
 
 def run(built, train_dir, number_of_steps, log_every_n_steps=1,
@@ -101,6 +122,8 @@ def run(built, train_dir, number_of_steps, log_every_n_steps=1,
         # the chief stops.
         release_tokens_op = sync.get_init_tokens_op(
             num_tokens=built.sync.total_num_replicas)
+  if is_chief:
+    _recover_checkpoint_list(built.saver, train_dir)
   supervisor = tf.train.Supervisor(
       graph=graph,
       is_chief=is_chief,
