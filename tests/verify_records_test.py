@@ -59,6 +59,14 @@ class VerifyRecordsTest(unittest.TestCase):
                                       check=False)
     self.assertEqual(result.returncode, 1)
     self.assertIn("verify_records: error:", result.stderr)
+    # A comma-separated part that matches nothing: named, refused.
+    result = testing_utils.run_module("im2txt.verify_records", [
+        "--input_file_pattern=%s,%s" % (good, os.path.join(folder, "tain-*"))],
+                                      check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("Found no input files matching %s, one of the "
+                  "comma-separated patterns" % os.path.join(folder, "tain-*"),
+                  result.stderr)
 
 
 if __name__ == "__main__":

@@ -81,12 +81,18 @@ def match_input_files(file_pattern):
     The list of matching files, per pattern in glob order.
 
   Raises:
-    NoInputFilesError: If nothing matches.
+    NoInputFilesError: If nothing matches, or one of several patterns
+      matches nothing (a typo there would silently leave its data out).
   """
   data_files = []
-  for pattern in file_pattern.split(","):
-    if pattern:
-      data_files.extend(tf.gfile.Glob(pattern))
+  parts = [pattern for pattern in file_pattern.split(",") if pattern]
+  for pattern in parts:
+    matched = tf.gfile.Glob(pattern)
+    if not matched and len(parts) > 1:
+      raise NoInputFilesError(
+          "Found no input files matching %s, one of the comma-separated "
+          "patterns of %s: fix or drop it." % (pattern, file_pattern))
+    data_files.extend(matched)
   if not data_files:
     raise NoInputFilesError("Found no input files matching %s" % file_pattern)
   return data_files

@@ -1,6 +1,7 @@
 """Tests of the input pipeline: dynamic padding and sharded prefetching."""
 
 import os
+import re
 import tempfile
 
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
@@ -59,6 +60,13 @@ class PrefetchTest(tf.test.TestCase):
           w.write(v)
     pattern = os.path.join(d, "a-*") + "," + os.path.join(d, "b-*")
     self.assertLen(inputs.match_input_files(pattern), 2)
+    # One part that matches nothing is named, not silently left out.
+    typo = os.path.join(d, "c-*")
+    with self.assertRaisesRegex(
+        inputs.NoInputFilesError, re.escape(
+            "Found no input files matching %s, one of the comma-separated "
+            "patterns of %s" % (typo, pattern + "," + typo))):
+      inputs.match_input_files(pattern + "," + typo)
     with tf.Graph().as_default():
       queue = inputs.prefetch_input_data(
           tf.TFRecordReader(), pattern, is_training=False, batch_size=1,
