@@ -156,6 +156,43 @@ class LegacyNamesTest(unittest.TestCase):
     with self.assertRaisesRegex(legacy_checkpoints.LegacyCheckpointError,
                                 "cannot be converted"):
       legacy_checkpoints.convert(mixed, os.path.join(self.dir, "d", "x"))
+    # An output under a regular file: refused before anything is read.
+    blocker = os.path.join(self.dir, "plain_file")
+    open(blocker, "w").close()
+    with self.assertRaisesRegex(legacy_checkpoints.LegacyCheckpointError,
+                                "Cannot write %s: %s is a file, not a folder"
+                                % (os.path.join(blocker, "sub", "x"), blocker)):
+      legacy_checkpoints.convert(legacy, os.path.join(blocker, "sub", "x"))
+
+  def testConvertingIntoAFolderKeepsItsOtherCheckpointsListed(self):
+    folder = os.path.join(self.dir, "train")
+    newer = dict(self.current, global_step=np.int32(2000000))
+    kept = [write_checkpoint(values, os.path.join(folder, name))
+            for values, name in ((self.current, "model.ckpt-1000000"),
+                                 (newer, "model.ckpt-2000000"))]
+    tf.train.update_checkpoint_state(folder, kept[1],
+                                     all_model_checkpoint_paths=kept)
+    legacy = write_checkpoint(
+        dict(renamed_to(self.current, V1_0_NAMES), global_step=np.int32(7)),
+        os.path.join(self.dir, "old", "model.ckpt-7"))
+    out = os.path.join(folder, "model.ckpt-7")
+    legacy_checkpoints.convert(legacy, out)
+    state = tf.train.get_checkpoint_state(folder)
+    # (TensorFlow keeps the latest last in the list.)
+    self.assertEqual(sorted(state.all_model_checkpoint_paths),
+                     sorted(kept + [out]))
+    # Older than the latest listed one: the latest stays.
+    self.assertEqual(state.model_checkpoint_path, kept[1])
+    # A newer conversion becomes the latest.
+    legacy = write_checkpoint(
+        dict(renamed_to(self.current, V1_0_NAMES),
+             global_step=np.int32(3000000)),
+        os.path.join(self.dir, "old", "model.ckpt-3000000"))
+    newest = os.path.join(folder, "model.ckpt-3000000")
+    legacy_checkpoints.convert(legacy, newest)
+    self.assertEqual(checkpoints.resolve(folder), newest)
+    self.assertEqual(sorted(tf.train.get_checkpoint_state(
+        folder).all_model_checkpoint_paths), sorted(kept + [out, newest]))
 
 
 @pytest.mark.slow

@@ -406,3 +406,15 @@ class SavedModelExportTest(testing_utils.TinyDataTestCase):
       self.assertIn(source.checkpoint, str(e.exception))
       self.assertIsInstance(e.exception, saved_model_export.ERRORS)
     self.assertEqual(sorted(os.listdir(d)), ["train"])
+
+  def testOutputUnderARegularFileIsRefusedFirst(self):
+    blocker = os.path.join(tempfile.mkdtemp(dir=self.root), "a_file")
+    open(blocker, "w").close()
+    for path in (os.path.join(blocker, "sm"),
+                 os.path.join(blocker, "deeper", "frozen.pb")):
+      with self.assertRaisesRegex(
+          saved_model_export.ExportError,
+          "Cannot write %s: %s is a file, not a folder" % (path, blocker)):
+        # No checkpoint is read: the path is checked first.
+        saved_model_export.export_saved_model(
+            "/nonexistent/checkpoint", self.paths["vocab_file"], path)

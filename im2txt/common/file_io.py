@@ -154,6 +154,17 @@ def write_atomically(path, data):
   os.replace(tmp_path, path)
 
 
+def file_above(path):
+  """The nearest existing ancestor of `path` that is a file, not a folder
+  (so nothing can be written at `path`), or "" if there is none."""
+  parent = dirname(path)
+  while parent and parent != dirname(parent):
+    if exists(parent):
+      return "" if isdir(parent) else parent
+    parent = dirname(parent)
+  return ""
+
+
 def check_writable_location(path):
   """Raises OSError unless the folder that will hold `path` exists.
 

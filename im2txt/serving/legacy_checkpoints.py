@@ -37,6 +37,7 @@ import im2txt  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
+from im2txt.common import file_io
 from im2txt.data import schema
 
 KERNEL = schema.LSTM_KERNEL_NAME
@@ -149,10 +150,18 @@ def convert(input_checkpoint, output_checkpoint):
     A dict {old name: new name} of the renamed variables (empty when the
     checkpoint already had the current names).
 
+  The output folder's `checkpoint` index keeps the checkpoints it already
+  listed; the converted one becomes the latest unless a listed one has a
+  higher global step.
+
   Raises:
-    LegacyCheckpointError: If the input cannot be read or the output
-      exists.
+    LegacyCheckpointError: If the input cannot be read, the output exists
+      or lies under a regular file.
   """
+  blocking = file_io.file_above(output_checkpoint)
+  if blocking:
+    raise LegacyCheckpointError("Cannot write %s: %s is a file, not a folder."
+                                % (output_checkpoint, blocking))
   try:
     reader = tf.train.load_checkpoint(input_checkpoint)
   except (tf.errors.OpError, ValueError) as e:
@@ -188,5 +197,37 @@ def convert(input_checkpoint, output_checkpoint):
       for var, old, value in variables:
         sess.run(var.initializer, {value: reader.get_tensor(old)})
       tf.gfile.MakeDirs(os.path.dirname(output_checkpoint) or ".")
-      saver.save(sess, output_checkpoint, write_meta_graph=False)
+      saver.save(sess, output_checkpoint, write_meta_graph=False,
+                 write_state=False)
+  _list_in_index(output_checkpoint, _step(reader, shapes))
   return renames
+
+
+def _step(reader, shapes):
+  return int(reader.get_tensor("global_step")) if "global_step" in shapes \
+      else -1
+
+
+def _list_in_index(checkpoint, step):
+  """Adds `checkpoint` to the `checkpoint` index of its folder, keeping the
+  ones listed there; it is the latest unless one of a higher step is."""
+  folder = os.path.dirname(checkpoint) or "."
+  state = tf.train.get_checkpoint_state(folder)
+  listed = list(state.all_model_checkpoint_paths) if state else []
+  latest = checkpoint
+  if state and state.model_checkpoint_path:
+    current = state.model_checkpoint_path
+    if not os.path.isabs(current) and file_io.is_local(folder):
+      current = os.path.join(folder, current)
+    try:
+      reader = tf.train.load_checkpoint(current)
+      if _step(reader, reader.get_variable_to_shape_map()) > step:
+        latest = state.model_checkpoint_path
+    except (tf.errors.OpError, ValueError):
+      pass  # A listed checkpoint that is gone: the converted one is latest.
+  if checkpoint not in listed:
+    listed.append(checkpoint)
+  # TensorFlow's index keeps the latest last (and would append it again).
+  listed = [p for p in listed if p != latest] + [latest]
+  tf.train.update_checkpoint_state(folder, latest,
+                                   all_model_checkpoint_paths=listed)

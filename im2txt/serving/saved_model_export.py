@@ -88,7 +88,12 @@ class ExportError(ValueError):
 
 
 def check_output_path(path, overwrite):
-  """Refuses an existing export directory or file unless overwrite."""
+  """Refuses an existing export directory or file unless overwrite, and a
+  path under a regular file (before any model is loaded)."""
+  blocking = file_io.file_above(path) if path else ""
+  if blocking:
+    raise ExportError("Cannot write %s: %s is a file, not a folder."
+                      % (path, blocking))
   if path and file_io.exists(path) and not overwrite:
     raise ExportError(
         "%s already exists. Choose another path, or pass --overwrite to "
