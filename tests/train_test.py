@@ -405,7 +405,7 @@ class TrainTest(testing_utils.TinyDataTestCase):
     with open(os.path.join(train_dir, train.LOCK_FILENAME), "w") as f:
       json.dump({"pid": dead.pid, "host": socket.gethostname()}, f)
     result = self._train(train_dir, 1)
-    self.assertIn("Removing the stale lock", result.stderr)
+    self.assertIn("Taking over the stale lock", result.stderr)
     self.assertFalse(os.path.exists(os.path.join(train_dir,
                                                  train.LOCK_FILENAME)))
 
