@@ -30,19 +30,26 @@ files are not shards), and prints a line per file:
        TFRecord file, or corrupted (corrupted record at 17338824)
 
 then a summary. A bad file is read up to its first bad record (past a
-corrupt length the framing is lost). The exit status is 1 if any file is
-bad or the pattern matches nothing.
+corrupt length the framing is lost). A file that reads cleanly but holds
+fewer or more records than were written is bad too: the builder records
+each shard's count (.build_mscoco_data/<shard>.json beside the shards) and
+cache_features each shard's images (<shard>.json); a file with neither is
+said to be unchecked. The exit status is 1 if any file is bad or the
+pattern matches nothing.
 """
 
+import json
 import os
 import sys
 
 from absl import flags
 
 from im2txt.common import cli
+from im2txt.common import file_io
 from im2txt.data import feature_records
 from im2txt.data import records
 from im2txt.data import schema
+from im2txt.data import shard_writer
 from im2txt.ops import feature_inputs
 from im2txt.ops import inputs as input_ops
 
@@ -69,6 +76,31 @@ def define_flags():
                            message="--input_file_pattern is required.")
 
 
+def written_count(path, kind="captions"):
+  """(records written to `path`, the file that says so), or (None, None).
+
+  Caption shards: the builder's state file; feature shards: the
+  description cache_features wrote beside them (one record per image).
+  """
+  candidates = []
+  if kind != "features":
+    candidates.append((file_io.join(
+        file_io.dirname(path), shard_writer.STATE_DIRNAME,
+        os.path.basename(path) + ".json"), "written"))
+  if kind != "captions":
+    candidates.append((feature_records.sidecar_path(path), "num_images"))
+  for record_file, key in candidates:
+    if not file_io.exists(record_file):
+      continue
+    try:
+      count = json.loads(file_io.read_text(record_file)).get(key)
+    except (OSError, ValueError, AttributeError):
+      continue
+    if isinstance(count, int):
+      return count, record_file
+  return None, None
+
+
 def verify(files, kind="captions", out=sys.stdout):
   """Verifies files, printing a line each; returns the list of bad ones.
 
@@ -78,24 +110,41 @@ def verify(files, kind="captions", out=sys.stdout):
     out: Where the lines go.
 
   Returns:
-    [(path, records.RecordReadError)] of the bad files.
+    [(path, problem)] of the bad files: a records.RecordReadError, or a
+    str when the file reads cleanly but its count is not the one written.
   """
   bad = []
   total = 0
+  unchecked = 0
   for path in files:
     count, error = records.verify_file(path, KINDS[kind])
     total += count
-    if error is None:
-      print("ok   %s: %d records" % (path, count), file=out, flush=True)
-    else:
+    written, record_file = written_count(path, kind)
+    if error is not None:
       bad.append((path, error))
       print("BAD  %s: %d good records, then %s" % (
           path, count, str(error)[len(path) + 1:].strip()), file=out,
+            flush=True)
+    elif written is not None and count != written:
+      problem = ("%d records, but %d were written (%s): records are "
+                 "missing or were added" % (count, written, record_file))
+      bad.append((path, problem))
+      print("BAD  %s: %s" % (path, problem), file=out, flush=True)
+    elif written is None:
+      unchecked += 1
+      print("ok   %s: %d records (how many were written is not recorded)"
+            % (path, count), file=out, flush=True)
+    else:
+      print("ok   %s: %d records, as written" % (path, count), file=out,
             flush=True)
   print("%d files, %d records read; %d bad files%s" % (
       len(files), total, len(bad),
       (": " + ", ".join(os.path.basename(p) for p, _ in bad)) if bad else ""),
         file=out)
+  if unchecked:
+    print("%d files have no record of how many records were written (no "
+          "build state or feature description beside them): their counts "
+          "are unchecked." % unchecked, file=out)
   return bad
 
 

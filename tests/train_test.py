@@ -391,6 +391,33 @@ class TrainTest(testing_utils.TinyDataTestCase):
     self.assertEqual(configuration.load_model_config(train_dir).num_lstm_units,
                      24)
 
+  def testCheckpointWithoutItsConfigAndAnotherConfigIsRefusedFirst(self):
+    # A copied checkpoint without model_config.json, trained with another
+    # config: named variable and shapes, nothing written, before TensorFlow's
+    # restore would fail; the right config then resumes.
+    train_dir = testing_utils.copy_train_dir(
+        testing_utils.shared_train_dir(), os.path.join(self.root, "copied"))
+    os.remove(os.path.join(train_dir, "model_config.json"))
+    before = sorted(os.listdir(train_dir))
+    other = testing_utils.write_config(
+        testing_utils.tiny_model_config(num_lstm_units=24),
+        os.path.join(self.root, "other_units.json"))
+    result = testing_utils.run_module("im2txt.train", [
+        "--input_file_pattern=" + self.paths["train_pattern"],
+        "--train_dir=" + train_dir, "--model_config_file=" + other,
+        "--number_of_steps=41"], check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("lstm/basic_lstm_cell/kernel: checkpoint [32, 64], model "
+                  "[40, 96]", result.stderr)
+    self.assertIn("pass the one it was trained with (--model_config_file)",
+                  result.stderr)
+    self.assertNotIn("Traceback", result.stderr)
+    self.assertEqual(sorted(os.listdir(train_dir)), before)
+    self._train(train_dir, 41)
+    self.assertEqual(_checkpoint_steps(train_dir)[-1], 41)
+    self.assertEqual(configuration.load_model_config(train_dir).num_lstm_units,
+                     16)
+
   def testSecondTrainerIsRefusedAndAStaleLockIsTakenOver(self):
     train_dir = os.path.join(self.root, "locked")
     with dir_lock.DirectoryLock(train_dir, train.LOCK_FILENAME):

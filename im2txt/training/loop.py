@@ -77,7 +77,7 @@ def _recover_checkpoint_list(saver, train_dir):
 def run(built, train_dir, number_of_steps, log_every_n_steps=1,
         init_fn=None, save_summaries_secs=600, save_interval_secs=600,
         master="", is_chief=True, session_config=None, done_ops=(),
-        startup_wait_secs=7200, recovery_wait_secs=1):
+        startup_wait_secs=7200, recovery_wait_secs=1, on_ready=None):
   """Trains until the global step reaches `number_of_steps`.
 
   Args:
@@ -95,6 +95,8 @@ def run(built, train_dir, number_of_steps, log_every_n_steps=1,
     done_ops: Ops to run when the loop has finished.
     startup_wait_secs: How long a non-chief waits for the model.
     recovery_wait_secs: Its polling interval.
+    on_ready: Optional function the chief calls once its session is
+      initialised or restored, before the first step.
 
   Returns:
     (steps run by this process, last loss, last global step).
@@ -142,7 +144,7 @@ def run(built, train_dir, number_of_steps, log_every_n_steps=1,
     return _loop(supervisor, built, global_step, number_of_steps,
                  log_every_n_steps, master, is_chief, session_config,
                  done_ops, startup_wait_secs, chief_queue_runners,
-                 init_tokens_op, release_tokens_op)
+                 init_tokens_op, release_tokens_op, on_ready)
   except tf.errors.DeadlineExceededError as e:
     raise TrainingInterrupted(
         "The model was not ready after %d s: this worker waits for the chief "
@@ -176,11 +178,14 @@ def _cause(error):
 
 def _loop(supervisor, built, global_step, number_of_steps, log_every_n_steps,
           master, is_chief, session_config, done_ops, startup_wait_secs,
-          chief_queue_runners, init_tokens_op, release_tokens_op):
+          chief_queue_runners, init_tokens_op, release_tokens_op,
+          on_ready=None):
   """The session and the steps (see run)."""
   sess = supervisor.prepare_or_wait_for_session(
       master, config=session_config, start_standard_services=False,
       max_wait_secs=startup_wait_secs)
+  if is_chief and on_ready is not None:
+    on_ready()
   steps, loss, step = 0, None, 0
   try:
     tf.logging.info("Starting Session.")

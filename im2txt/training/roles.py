@@ -228,21 +228,24 @@ def _mark_for_recomputation(settings, built):
                     "pass (%d ops marked).", count)
 
 
-def _run(settings, built, train_dir, init_fn, task, deploy, master):
+def _run(settings, built, train_dir, init_fn, task, deploy, master,
+         on_ready=None):
   """Trains `built` as this process's part: alone (task None) or as a task
-  of the cluster whose server is `master`."""
+  of the cluster whose server is `master`; the chief calls on_ready() once
+  its session is initialised or restored."""
   done_ops = []
   if task is not None:
     with built.graph.as_default():
       done_ops = cluster.done_token_ops(task)
   with _run_errors(settings):
     loop.run(built, train_dir, settings.number_of_steps,
-                log_every_n_steps=settings.log_every_n_steps, init_fn=init_fn,
-                save_summaries_secs=settings.save_summaries_secs,
-                save_interval_secs=settings.save_interval_secs, master=master,
-                is_chief=task is None or task.is_chief,
-                session_config=_session_config(settings, task, deploy),
-                done_ops=done_ops, startup_wait_secs=settings.cluster_wait_secs)
+             log_every_n_steps=settings.log_every_n_steps, init_fn=init_fn,
+             save_summaries_secs=settings.save_summaries_secs,
+             save_interval_secs=settings.save_interval_secs, master=master,
+             is_chief=task is None or task.is_chief,
+             session_config=_session_config(settings, task, deploy),
+             done_ops=done_ops, startup_wait_secs=settings.cluster_wait_secs,
+             on_ready=on_ready)
 
 
 def train_chief(settings, train_dir, model_config, training_config, features,
@@ -288,6 +291,17 @@ def train_chief(settings, train_dir, model_config, training_config, features,
   init_fn = built.model.init_fn
   if latest:
     init_fn = None  # The Supervisor restores everything from `latest`.
+    # Before anything is written: a train_dir without its model_config.json
+    # (a copied checkpoint, an older run) and another config would die in
+    # the restore with TensorFlow's raw shape error.
+    with built.graph.as_default():
+      variables = tf.global_variables()
+    try:
+      checkpoints.check_has_variables(latest, variables)
+    except checkpoints.CheckpointMismatchError as e:
+      sys.exit("train: error: %s Its model configuration differs from this "
+               "run's: pass the one it was trained with (--model_config_file)."
+               % e)
   elif init_fn is not None:
     try:
       checkpoints.check_has_variables(
@@ -297,10 +311,6 @@ def train_chief(settings, train_dir, model_config, training_config, features,
       sys.exit("train: error: %s" % e)
 
   master = _connect(settings, task)
-  # The run really starts: its configuration goes beside the checkpoints
-  # (not earlier, so that a start that failed leaves nothing that would
-  # refuse or mislead the next run).
-  configuration.save_configs(train_dir, model_config, training_config)
   if calibrate:
     # No Inception checkpoint: a random encoder, with measured batch-norm
     # statistics, saved as step 0 and restored by the Supervisor below. In a
@@ -316,4 +326,9 @@ def train_chief(settings, train_dir, model_config, training_config, features,
           measured.graph, measured.model, measured.saver,
           measured.calibration_ops, train_dir,
           session_config=_session_config(settings, None, deploy))
-  _run(settings, built, train_dir, init_fn, task, deploy, master)
+  # The run's configuration goes beside the checkpoints once the session
+  # is initialised or restored (not earlier, so that a start that failed
+  # leaves nothing that would refuse or mislead the next run).
+  _run(settings, built, train_dir, init_fn, task, deploy, master,
+       on_ready=lambda: configuration.save_configs(
+           train_dir, model_config, training_config))
