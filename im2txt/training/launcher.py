@@ -28,6 +28,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 from im2txt.training import cluster
@@ -148,13 +149,20 @@ class LocalCluster(object):
       codes[index] = self.wait(cluster.WORKER, index, left)
     return codes
 
-  def stop(self, grace_secs=30):
+  def stop(self, grace_secs=30, workers_first=False):
     """Waits up to `grace_secs` for the parameter servers to exit by
-    themselves (they do when every worker finished), then kills every task
-    still running. Returns the tasks that had to be killed."""
+    themselves (they do when every worker finished), then stops every task
+    still running: SIGTERM (train saves a checkpoint and exits), then
+    SIGKILL after 30 s (a worker) or 10 s (a parameter server). With
+    workers_first, the workers are stopped
+    before the parameter servers, which the chief's last save needs.
+    Returns the tasks that had to be stopped."""
     deadline = time.time() + grace_secs
     killed = []
-    for (job, index), process in sorted(self.processes.items()):
+    order = sorted(self.processes.items())
+    if workers_first:
+      order.sort(key=lambda item: (item[0][0] == cluster.PS, item[0]))
+    for (job, index), process in order:
       if job == cluster.PS:
         try:
           process.wait(max(0.0, deadline - time.time()))
@@ -163,7 +171,7 @@ class LocalCluster(object):
       if process.poll() is None:
         process.terminate()
         try:
-          process.wait(10)
+          process.wait(30 if job == cluster.WORKER else 10)
         except subprocess.TimeoutExpired:
           process.kill()
           process.wait()
@@ -175,12 +183,34 @@ class LocalCluster(object):
       return f.read()
 
 
+class _Terminated(Exception):
+  """SIGTERM reached the launcher."""
+
+
+def _raise_terminated(unused_signum, unused_frame):
+  raise _Terminated()
+
+
 def run(cluster_, timeout=None, log=print):
   """Starts every task, waits for the workers, stops the parameter servers.
 
+  SIGTERM or Ctrl-C stops the cluster: the workers first (the chief saves a
+  checkpoint at its current step), then the parameter servers.
+
   Returns:
-    0 if every worker succeeded, else 1.
+    0 if every worker succeeded, else 1 (also when stopped by a signal).
   """
+  previous = None
+  if threading.current_thread() is threading.main_thread():
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+  try:
+    return _run(cluster_, timeout, log)
+  finally:
+    if previous is not None:
+      signal.signal(signal.SIGTERM, previous)
+
+
+def _run(cluster_, timeout, log):
   for job, index in cluster_.tasks():
     log("Starting %s %d at %s; log: %s" % (
         job, index, cluster_.hosts[job][index],
@@ -193,10 +223,12 @@ def run(cluster_, timeout=None, log=print):
         % timeout)
     cluster_.stop(grace_secs=0)
     return 1
-  except KeyboardInterrupt:
-    log("Interrupted; stopping the cluster.")
-    cluster_.stop(grace_secs=0)
-    raise
+  except (KeyboardInterrupt, _Terminated) as e:
+    log("%s; stopping the cluster, the workers first." % (
+        "Terminated" if isinstance(e, _Terminated) else "Interrupted"))
+    for job, index in cluster_.stop(grace_secs=0, workers_first=True):
+      log("%s %d stopped." % (job, index))
+    return 1
   killed = cluster_.stop()
   for index, code in sorted(codes.items()):
     log("worker %d exited with %d%s" % (

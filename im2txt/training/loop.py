@@ -28,11 +28,17 @@ cluster needs it:
 * with a SyncReplicasOptimizer, the chief releases the tokens of workers
   still waiting for one when it stops, so they stop too instead of hanging;
 * each worker reports to the parameter servers when it is done
-  (cluster.done_token_ops), so that they exit.
+  (cluster.done_token_ops), so that they exit;
+* SIGTERM (a preemptible machine or a scheduler ending the job) and SIGINT
+  (Ctrl-C) end the loop after the current step, and the chief saves a
+  checkpoint at that step before the run returns normally; a second signal
+  stops at once.
 """
 
+import contextlib
 import os
 import re
+import signal
 import threading
 import time
 
@@ -54,6 +60,51 @@ STOP_GRACE_SECS = 5
 
 class TrainingInterrupted(RuntimeError):
   """The run lost a server of its cluster, or the chief never came."""
+
+
+class _StopSignals(object):
+  """Turns SIGTERM and SIGINT into a request to stop after the current step
+  (main thread only; elsewhere signals keep their handlers)."""
+
+  SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+  def __init__(self):
+    self.received = None
+    self._previous = {}
+
+  def _handle(self, signum, unused_frame):
+    if self.received is not None:
+      raise KeyboardInterrupt("second %s" % signal.Signals(signum).name)
+    self.received = signal.Signals(signum).name
+    tf.logging.warning("%s received: stopping after this step (a checkpoint "
+                       "is saved at it); send it again to stop at once.",
+                       self.received)
+
+  @contextlib.contextmanager
+  def installed(self):
+    if threading.current_thread() is not threading.main_thread():
+      yield self
+      return
+    for signum in self.SIGNALS:
+      self._previous[signum] = signal.signal(signum, self._handle)
+    try:
+      yield self
+    finally:
+      for signum, handler in self._previous.items():
+        signal.signal(signum, handler)
+
+
+def remove_temporary_checkpoint_files(train_dir):
+  """Deletes what an interrupted save left in train_dir (TensorFlow writes
+  a checkpoint's files as *.tempstate* first and renames them when
+  complete); returns their paths."""
+  leftovers = file_io.glob(file_io.join(train_dir, "*.tempstate*"))
+  for path in leftovers:
+    try:
+      file_io.remove(path)
+    except OSError:
+      pass
+  return leftovers
 
 
 def _recover_checkpoint_list(saver, train_dir):
@@ -126,6 +177,11 @@ def run(built, train_dir, number_of_steps, log_every_n_steps=1,
             num_tokens=built.sync.total_num_replicas)
   if is_chief:
     _recover_checkpoint_list(built.saver, train_dir)
+    leftovers = remove_temporary_checkpoint_files(train_dir)
+    if leftovers:
+      tf.logging.warning(
+          "Removed %d temporary checkpoint files of an interrupted save "
+          "(e.g. %s).", len(leftovers), os.path.basename(leftovers[0]))
   supervisor = tf.train.Supervisor(
       graph=graph,
       is_chief=is_chief,
@@ -187,6 +243,7 @@ def _loop(supervisor, built, global_step, number_of_steps, log_every_n_steps,
   if is_chief and on_ready is not None:
     on_ready()
   steps, loss, step = 0, None, 0
+  signals = _StopSignals()
   try:
     tf.logging.info("Starting Session.")
     if is_chief:
@@ -197,13 +254,18 @@ def _loop(supervisor, built, global_step, number_of_steps, log_every_n_steps,
       supervisor.start_queue_runners(sess, chief_queue_runners)
       sess.run(init_tokens_op)
     step = sess.run(global_step)
-    while step < number_of_steps and not supervisor.should_stop():
-      start = time.time()
-      loss, step = sess.run([built.train_op, global_step])
-      steps += 1
-      if log_every_n_steps > 0 and step % log_every_n_steps == 0:
-        tf.logging.info("global step %d: loss = %.4f (%.3f sec/step)",
-                        step, loss, time.time() - start)
+    with signals.installed():
+      while (step < number_of_steps and not supervisor.should_stop() and
+             signals.received is None):
+        start = time.time()
+        loss, step = sess.run([built.train_op, global_step])
+        steps += 1
+        if log_every_n_steps > 0 and step % log_every_n_steps == 0:
+          tf.logging.info("global step %d: loss = %.4f (%.3f sec/step)",
+                          step, loss, time.time() - start)
+    if signals.received is not None:
+      tf.logging.warning("Stopped by %s at global step %d.", signals.received,
+                         step)
     tf.logging.info("Stopping Training: global step %d, %d step(s) run by "
                     "this process.", step, steps)
     if release_tokens_op is not None:
