@@ -130,7 +130,9 @@ class EvaluateTest(testing_utils.TinyDataTestCase):
     self.assertNotIn("Perplexity = ", third.stderr)
     self.assertEqual(third.returncode, 1)
     self.assertIn("evaluate: error: --run_once evaluated no checkpoint of "
-                  "%s: every other one was evaluated before" % train_dir,
+                  "%s: " % train_dir, third.stderr)
+    self.assertIn("every other one was evaluated before (steps in %s)"
+                  % os.path.join(eval_dir, "evaluated_steps.json"),
                   third.stderr)
 
   def testMinGlobalStepSkipsButDoesNotRecord(self):

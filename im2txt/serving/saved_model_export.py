@@ -144,6 +144,21 @@ def load_for_export(checkpoint_path, vocab_file, model_config_file=""):
   return ExportSource(checkpoint, shapes, step, model_config, vocab)
 
 
+def _restore(saver, sess, checkpoint):
+  """checkpoints.restore, with the export's words for a checkpoint that is
+  gone (a running trainer rotated it out) or broken."""
+  try:
+    checkpoints.restore(saver, sess, checkpoint)
+  except checkpoints.CheckpointFault as e:
+    if e.vanished:
+      raise ExportError(
+          "Checkpoint %s was deleted while it was being exported (a running "
+          "trainer keeps only its latest max_checkpoints_to_keep): copy it "
+          "out of the train_dir first, or export the latest one." % checkpoint)
+    raise ExportError("Checkpoint %s cannot be read: %s" % (checkpoint,
+                                                            e.reason))
+
+
 def _tensor_info(tensor):
   return tf.saved_model.utils.build_tensor_info(tensor)
 
@@ -284,7 +299,7 @@ def export_saved_model(checkpoint_path, vocab_file, export_dir, beam_size=3,
       tf.add_to_collection(tf.GraphKeys.ASSET_FILEPATHS, counts)
       builder = tf.saved_model.Builder(staging)
       with tf.Session() as sess:
-        checkpoints.restore(saver, sess, checkpoint)
+        _restore(saver, sess, checkpoint)
         builder.add_meta_graph_and_variables(
             sess, [tf.saved_model.SERVING], signature_def_map=signatures,
             assets_collection=tf.get_collection(
@@ -336,7 +351,7 @@ def write_frozen_graph(checkpoint_path, vocab_file, output_file,
                                     source.shapes)
   g.finalize()
   with g.as_default(), tf.Session(graph=g) as sess:
-    checkpoints.restore(saver, sess, source.checkpoint)
+    _restore(saver, sess, source.checkpoint)
     num_variables = len(tf.global_variables())
     frozen = tf.graph_util.convert_variables_to_constants(
         sess, g.as_graph_def(), list(FROZEN_OUTPUTS))
@@ -348,5 +363,4 @@ def write_frozen_graph(checkpoint_path, vocab_file, output_file,
 
 
 # Errors the binary reports as "export_saved_model: error: ...".
-ERRORS = (ExportError, vocabulary.VocabularyFileError, ValueError,
-          checkpoints.CheckpointFault)
+ERRORS = (ExportError, vocabulary.VocabularyFileError, ValueError)
