@@ -37,6 +37,30 @@ def _wait_for(path, pattern, proc, timeout=300):
   raise AssertionError("no %r within %d s" % (pattern, timeout))
 
 
+def _terminate_while_training(command, env, log, watched_log, timeout):
+  """Starts `command` (output to `log`), sends it SIGTERM once
+  `watched_log` shows a training step, and waits for it to exit.
+
+  Returns:
+    (exit code, the text of `log`).
+  """
+  with open(log, "w") as out:
+    proc = subprocess.Popen(command, env=env, stdout=out,
+                            stderr=subprocess.STDOUT)
+  try:
+    deadline = time.time() + 300
+    while not os.path.exists(watched_log) and time.time() < deadline:
+      time.sleep(0.5)
+    _wait_for(watched_log, r"global step (\d+): loss", proc)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=timeout)
+  finally:
+    if proc.poll() is None:
+      proc.kill()
+  with open(log, errors="replace") as f:
+    return proc.returncode, f.read()
+
+
 class TrainSignalsTest(testing_utils.TinyDataTestCase):
 
   TRAIN_STEPS = testing_utils.SHARED_TRAIN_STEPS
@@ -55,19 +79,8 @@ class TrainSignalsTest(testing_utils.TinyDataTestCase):
         "--model_config_file=" + self.config_file,
         "--number_of_steps=100000", "--save_interval_secs=600",
         "--save_summaries_secs=600", "--log_every_n_steps=1"])
-    with open(log, "w") as out:
-      proc = subprocess.Popen(command, env=env, stdout=out,
-                              stderr=subprocess.STDOUT)
-    try:
-      _wait_for(log, r"global step (\d+): loss", proc)
-      proc.send_signal(signal.SIGTERM)
-      proc.wait(timeout=120)
-    finally:
-      if proc.poll() is None:
-        proc.kill()
-    with open(log, errors="replace") as f:
-      text = f.read()
-    self.assertEqual(proc.returncode, 0, text[-3000:])
+    code, text = _terminate_while_training(command, env, log, log, 120)
+    self.assertEqual(code, 0, text[-3000:])
     self.assertIn("SIGTERM received: stopping after this step", text)
     stopped = int(re.search(r"Stopped by SIGTERM at global step (\d+)",
                             text).group(1))
@@ -99,23 +112,9 @@ class LocalClusterSignalsTest(testing_utils.TinyDataTestCase):
         "--train_dir=" + train_dir, "--model_config_file=" + self.config_file,
         "--number_of_steps=100000", "--save_interval_secs=600",
         "--log_every_n_steps=1"])
-    with open(log, "w") as out:
-      proc = subprocess.Popen(command, env=env, stdout=out,
-                              stderr=subprocess.STDOUT)
-    try:
-      worker_log = os.path.join(logs, "worker-0.log")
-      deadline = time.time() + 300
-      while not os.path.exists(worker_log) and time.time() < deadline:
-        time.sleep(0.5)
-      _wait_for(worker_log, r"global step (\d+): loss", proc)
-      proc.send_signal(signal.SIGTERM)
-      proc.wait(timeout=180)
-    finally:
-      if proc.poll() is None:
-        proc.kill()
-    with open(log, errors="replace") as f:
-      text = f.read()
-    self.assertEqual(proc.returncode, 1, text[-3000:])
+    worker_log = os.path.join(logs, "worker-0.log")
+    code, text = _terminate_while_training(command, env, log, worker_log, 180)
+    self.assertEqual(code, 1, text[-3000:])
     self.assertIn("Terminated; stopping the cluster, the workers first.",
                   text)
     with open(worker_log, errors="replace") as f:

@@ -59,6 +59,16 @@ class TrainTest(testing_utils.TinyDataTestCase):
         "--save_interval_secs=600",
     ] + list(extra), check=check)
 
+  def _train_wider_lstm(self, train_dir, steps):
+    """train with the tiny config but 24 LSTM units (other shapes)."""
+    other = testing_utils.write_config(
+        testing_utils.tiny_model_config(num_lstm_units=24),
+        os.path.join(self.root, "lstm24.json"))
+    return testing_utils.run_module("im2txt.train", [
+        "--input_file_pattern=" + self.paths["train_pattern"],
+        "--train_dir=" + train_dir, "--model_config_file=" + other,
+        "--number_of_steps=%d" % steps], check=False)
+
   def testTwoPhasesResumeAndSummaries(self):
     train_dir = os.path.join(self.root, "two_phases")
     result = self._train(train_dir, 6)
@@ -348,13 +358,7 @@ class TrainTest(testing_utils.TinyDataTestCase):
   def testSavedConfigWithOtherShapesRefusesToStart(self):
     train_dir = os.path.join(self.root, "config_mismatch")
     self._train(train_dir, 1)
-    other = testing_utils.write_config(
-        testing_utils.tiny_model_config(num_lstm_units=24),
-        os.path.join(self.root, "other.json"))
-    result = testing_utils.run_module("im2txt.train", [
-        "--input_file_pattern=" + self.paths["train_pattern"],
-        "--train_dir=" + train_dir, "--model_config_file=" + other,
-        "--number_of_steps=5"], check=False)
+    result = self._train_wider_lstm(train_dir, 5)
     self.assertEqual(result.returncode, 1)
     self.assertIn("num_lstm_units: saved 16, now 24", result.stderr)
     self.assertIn(os.path.join(train_dir, "model_config.json"), result.stderr)
@@ -380,13 +384,7 @@ class TrainTest(testing_utils.TinyDataTestCase):
     train_dir = os.path.join(self.root, "bad_inception_train")
     self.assertFalse(os.path.exists(os.path.join(train_dir,
                                                  "model_config.json")))
-    other = testing_utils.write_config(
-        testing_utils.tiny_model_config(num_lstm_units=24),
-        os.path.join(self.root, "other_after_failure.json"))
-    result = testing_utils.run_module("im2txt.train", [
-        "--input_file_pattern=" + self.paths["train_pattern"],
-        "--train_dir=" + train_dir, "--model_config_file=" + other,
-        "--number_of_steps=1"], check=False)
+    result = self._train_wider_lstm(train_dir, 1)
     self.assertEqual(result.returncode, 0, result.stderr[-2000:])
     self.assertEqual(configuration.load_model_config(train_dir).num_lstm_units,
                      24)
@@ -399,13 +397,7 @@ class TrainTest(testing_utils.TinyDataTestCase):
         testing_utils.shared_train_dir(), os.path.join(self.root, "copied"))
     os.remove(os.path.join(train_dir, "model_config.json"))
     before = sorted(os.listdir(train_dir))
-    other = testing_utils.write_config(
-        testing_utils.tiny_model_config(num_lstm_units=24),
-        os.path.join(self.root, "other_units.json"))
-    result = testing_utils.run_module("im2txt.train", [
-        "--input_file_pattern=" + self.paths["train_pattern"],
-        "--train_dir=" + train_dir, "--model_config_file=" + other,
-        "--number_of_steps=41"], check=False)
+    result = self._train_wider_lstm(train_dir, 41)
     self.assertEqual(result.returncode, 1)
     self.assertIn("lstm/basic_lstm_cell/kernel: checkpoint [32, 64], model "
                   "[40, 96]", result.stderr)
