@@ -54,6 +54,7 @@ class FeatureMismatchError(ValueError):
 # The builder's vocabulary file, beside the records it wrote.
 VOCAB_FILENAME = "word_counts.txt"
 
+
 def _record_caption_ids(serialized, features):
   if features:
     return [i for c in feature_records.parse_example_proto(serialized)[
@@ -68,10 +69,16 @@ def vocab_file_beside(file_pattern, features=False):
   Raises:
     input_ops.NoInputFilesError: If the pattern matches nothing.
   """
+  return _vocab_file_beside(_match(file_pattern, features))
+
+
+def _match(file_pattern, features):
   if features:
-    files = feature_inputs.match_feature_files(file_pattern)
-  else:
-    files = input_ops.match_input_files(file_pattern)
+    return feature_inputs.match_feature_files(file_pattern)
+  return input_ops.match_input_files(file_pattern)
+
+
+def _vocab_file_beside(files):
   vocab_file = file_io.join(file_io.dirname(files[0]), VOCAB_FILENAME)
   return vocab_file if file_io.exists(vocab_file) else ""
 
@@ -92,11 +99,8 @@ def check_vocab_size(file_pattern, vocab_size, features=False):
     VocabularyMismatchError: If a word_counts.txt beside the data, or a
       sampled record, needs a larger vocabulary.
   """
-  if features:
-    files = feature_inputs.match_feature_files(file_pattern)
-  else:
-    files = input_ops.match_input_files(file_pattern)
-  vocab_file = vocab_file_beside(file_pattern, features)
+  files = _match(file_pattern, features)
+  vocab_file = _vocab_file_beside(files)
   if vocab_file:
     num_words = sum(1 for line in file_io.read_text(vocab_file).splitlines()
                     if line.strip())
