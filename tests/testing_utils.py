@@ -13,6 +13,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -162,6 +163,13 @@ def module_command(module, args):
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
   env["PYTHONPATH"] = REPO_ROOT + os.pathsep + env.get("PYTHONPATH", "")
   return [sys.executable, "-m", module] + list(args), env
+
+
+def checkpoint_steps(train_dir):
+  """The global steps of the checkpoints in train_dir (from their files),
+  ascending."""
+  return sorted(int(re.search(r"ckpt-(\d+)\.index$", p).group(1))
+                for p in glob.glob(os.path.join(train_dir, "*.index")))
 
 
 def copy_train_dir(source, target):

@@ -16,12 +16,6 @@ from tests import testing_utils
 pytestmark = pytest.mark.slow
 
 
-def _steps(train_dir):
-  return sorted(int(m.group(1)) for m in (
-      re.search(r"ckpt-(\d+)\.index$", name) for name in os.listdir(train_dir))
-                if m)
-
-
 def _wait_for(path, pattern, proc, timeout=300):
   """Waits until the log at `path` matches `pattern`; returns the match."""
   deadline = time.time() + timeout
@@ -89,7 +83,8 @@ class TrainSignalsTest(testing_utils.TinyDataTestCase):
     self.assertEqual(stopped, last_logged)
     self.assertGreater(stopped, testing_utils.SHARED_TRAIN_STEPS)
     # The checkpoint of the step it stopped at, which the index names.
-    self.assertEqual(_steps(self.train_dir)[-1], stopped)
+    self.assertEqual(testing_utils.checkpoint_steps(self.train_dir)[-1],
+                     stopped)
     self.assertTrue(os.path.exists(os.path.join(
         self.train_dir, "model.ckpt-%d.index" % stopped)))
     self.assertFalse(os.path.exists(os.path.join(self.train_dir,
@@ -122,8 +117,8 @@ class LocalClusterSignalsTest(testing_utils.TinyDataTestCase):
     stopped = int(re.search(r"Stopped by SIGTERM at global step (\d+)",
                             worker).group(1))
     # (In a cluster the step read beside the update can lag it by one.)
-    self.assertIn(_steps(train_dir)[-1], (stopped, stopped + 1),
-                  worker[-3000:])
+    self.assertIn(testing_utils.checkpoint_steps(train_dir)[-1],
+                  (stopped, stopped + 1), worker[-3000:])
     # No task outlives the launcher.
     for name in ("ps-0.log", "worker-0.log"):
       self.assertTrue(os.path.exists(os.path.join(logs, name)))

@@ -33,11 +33,6 @@ from tests import testing_utils
 pytestmark = pytest.mark.slow
 
 
-def _checkpoint_steps(train_dir):
-  return sorted(int(re.search(r"ckpt-(\d+)\.index$", p).group(1))
-                for p in glob.glob(os.path.join(train_dir, "*.index")))
-
-
 def _scalars(event_dir, tag):
   acc = event_accumulator.EventAccumulator(
       event_dir, size_guidance={event_accumulator.SCALARS: 0})
@@ -75,8 +70,8 @@ class TrainTest(testing_utils.TinyDataTestCase):
     self.assertIn("No Inception v3 checkpoint file is set", result.stderr)
     self.assertIn("Measuring the random encoder's batch-norm statistics",
                   result.stderr)
-    self.assertEqual(_checkpoint_steps(train_dir)[0], 0)
-    self.assertEqual(_checkpoint_steps(train_dir)[-1], 6)
+    self.assertEqual(testing_utils.checkpoint_steps(train_dir)[0], 0)
+    self.assertEqual(testing_utils.checkpoint_steps(train_dir)[-1], 6)
     # (The Supervisor may rewrite model.ckpt-0 as it starts, from the same
     # restored values.) Measured statistics, not the initial zeros and ones.
     initial = tf.train.load_checkpoint(os.path.join(train_dir, "model.ckpt-0"))
@@ -92,16 +87,16 @@ class TrainTest(testing_utils.TinyDataTestCase):
     result = self._train(train_dir, 10)
     self.assertIn("at global step 6", result.stderr)
     self.assertRegex(result.stderr, r"global step 7: loss = \d+\.\d{4}")
-    self.assertEqual(_checkpoint_steps(train_dir)[-1], 10)
+    self.assertEqual(testing_utils.checkpoint_steps(train_dir)[-1], 10)
 
     # A target already reached does nothing (the original ran one step).
     result = self._train(train_dir, 8)
     self.assertIn("Nothing to do: global step 10", result.stderr)
-    self.assertEqual(_checkpoint_steps(train_dir)[-1], 10)
+    self.assertEqual(testing_utils.checkpoint_steps(train_dir)[-1], 10)
 
     # Phase 2 fine-tunes Inception at the constant fine-tuning rate.
     result = self._train(train_dir, 40, "--train_inception=true")
-    self.assertEqual(_checkpoint_steps(train_dir)[-1], 40)
+    self.assertEqual(testing_utils.checkpoint_steps(train_dir)[-1], 40)
     reader = tf.train.load_checkpoint(os.path.join(train_dir, "model.ckpt-40"))
     self.assertEqual(reader.get_tensor("global_step"), 40)
 
@@ -119,12 +114,12 @@ class TrainTest(testing_utils.TinyDataTestCase):
     self.assertEqual(result.returncode, 1)
     self.assertIn("add --train_inception or drop --recompute_encoder",
                   result.stderr)
-    self.assertEqual(_checkpoint_steps(train_dir)[-1], 40)
+    self.assertEqual(testing_utils.checkpoint_steps(train_dir)[-1], 40)
     result = self._train(train_dir, 44, "--train_inception",
                          "--recompute_encoder")
     self.assertRegex(result.stderr, r"Recomputing the encoder's activations "
                      r"in the backward pass \(\d+ ops marked\)")
-    self.assertEqual(_checkpoint_steps(train_dir)[-1], 44)
+    self.assertEqual(testing_utils.checkpoint_steps(train_dir)[-1], 44)
     self.assertEqual(sorted(tf.train.list_variables(os.path.join(
         train_dir, "model.ckpt-44"))), sorted(tf.train.list_variables(
             os.path.join(train_dir, "model.ckpt-40"))))
@@ -208,7 +203,7 @@ class TrainTest(testing_utils.TinyDataTestCase):
     self.assertNotIn("never been trained", result.stderr)
     self.assertRegex(result.stderr, r"global step %d: loss = -?\d+\.\d{4}"
                      % (phase1 + 6))
-    self.assertEqual(_checkpoint_steps(train_dir)[-1], phase1 + 6)
+    self.assertEqual(testing_utils.checkpoint_steps(train_dir)[-1], phase1 + 6)
     self.assertTrue(os.path.exists(os.path.join(
         train_dir, self_critical.REFERENCES_FILENAME)))
     for tag in (self_critical.SAMPLE_CIDER_TAG,
@@ -239,7 +234,7 @@ class TrainTest(testing_utils.TinyDataTestCase):
     testing_utils.run_module("im2txt.train", common + [
         "--number_of_steps=%d" % (phase1 + 10),
         "--self_critical_references=" + self.paths["train_pattern"]])
-    self.assertEqual(_checkpoint_steps(train_dir)[-1], phase1 + 10)
+    self.assertEqual(testing_utils.checkpoint_steps(train_dir)[-1], phase1 + 10)
     # From a decoder that was never trained: a warning, and it still runs.
     fresh = os.path.join(self.root, "self_critical_untrained")
     result = self._train(fresh, 2, "--self_critical", vocab)
@@ -263,13 +258,14 @@ class TrainTest(testing_utils.TinyDataTestCase):
                               cwd=testing_utils.REPO_ROOT)
       # Let it train and write checkpoints, then kill it mid-flight.
       deadline = time.time() + 120
-      while time.time() < deadline and len(_checkpoint_steps(train_dir)) < 2:
+      while (time.time() < deadline and
+             len(testing_utils.checkpoint_steps(train_dir)) < 2):
         time.sleep(0.2)
       time.sleep(delay)
       proc.send_signal(signal.SIGKILL)
       proc.wait()
       # It had written checkpoints (else the loop below checks nothing).
-      steps = _checkpoint_steps(train_dir)
+      steps = testing_utils.checkpoint_steps(train_dir)
       self.assertGreaterEqual(len(steps), 2, "no checkpoints before the kill "
                               "after %.1f s" % delay)
       # Every checkpoint under its final name is complete and restorable.
@@ -286,7 +282,8 @@ class TrainTest(testing_utils.TinyDataTestCase):
     result = self._train(train_dir, last_step + 3)
     self.assertIn("at global step %d" % last_step, result.stderr)
     self.assertRegex(result.stderr, r"global step %d: loss" % (last_step + 1))
-    self.assertEqual(_checkpoint_steps(train_dir)[-1], last_step + 3)
+    self.assertEqual(testing_utils.checkpoint_steps(train_dir)[-1],
+                     last_step + 3)
 
   def testInputPatternMatchingNothing(self):
     result = testing_utils.run_module("im2txt.train", [
@@ -338,7 +335,7 @@ class TrainTest(testing_utils.TinyDataTestCase):
     self.assertEqual(result.returncode, 1)
     self.assertIn(self.paths["vocab_file"], result.stderr)
     self.assertIn("vocab_size is 5", result.stderr)
-    self.assertFalse(_checkpoint_steps(train_dir))
+    self.assertFalse(testing_utils.checkpoint_steps(train_dir))
 
   def testVocabularyCheckedAgainstRecordsWithoutWordCounts(self):
     data_dir = os.path.join(self.root, "records_only")
@@ -406,7 +403,7 @@ class TrainTest(testing_utils.TinyDataTestCase):
     self.assertNotIn("Traceback", result.stderr)
     self.assertEqual(sorted(os.listdir(train_dir)), before)
     self._train(train_dir, 41)
-    self.assertEqual(_checkpoint_steps(train_dir)[-1], 41)
+    self.assertEqual(testing_utils.checkpoint_steps(train_dir)[-1], 41)
     self.assertEqual(configuration.load_model_config(train_dir).num_lstm_units,
                      16)
 
@@ -418,7 +415,7 @@ class TrainTest(testing_utils.TinyDataTestCase):
     self.assertIn("%s is in use by another run: pid %d" % (train_dir,
                                                            os.getpid()),
                   result.stderr)
-    self.assertFalse(_checkpoint_steps(train_dir))
+    self.assertFalse(testing_utils.checkpoint_steps(train_dir))
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     with open(os.path.join(train_dir, train.LOCK_FILENAME), "w") as f:
@@ -469,7 +466,7 @@ class TrainTest(testing_utils.TinyDataTestCase):
     os.remove(ckpt + ".index")  # Ignored once train_dir has a checkpoint.
     result = self._train(train_dir, 3, "--inception_checkpoint_file=" + ckpt)
     self.assertNotIn("Restoring Inception variables", result.stderr)
-    self.assertEqual(_checkpoint_steps(train_dir)[-1], 3)
+    self.assertEqual(testing_utils.checkpoint_steps(train_dir)[-1], 3)
 
 
 if __name__ == "__main__":
