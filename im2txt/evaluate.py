@@ -196,13 +196,8 @@ def checkpoints_to_evaluate(checkpoint_dir, evaluated_steps,
   Returns:
     The pending (step, path) pairs, oldest first.
   """
-  state = tf.train.get_checkpoint_state(checkpoint_dir)
-  if not state:
-    return []
   pending = []
-  for path in state.all_model_checkpoint_paths:
-    if file_io.is_local(path) and not os.path.isabs(path):
-      path = os.path.join(checkpoint_dir, path)
+  for path in checkpoints.listed(checkpoint_dir):
     if path in failed_paths or not (
         file_io.exists(path + ".index") or
         legacy_checkpoints.is_v1_file(path)):  # refused with the converter

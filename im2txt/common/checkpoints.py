@@ -131,6 +131,17 @@ def resolve(checkpoint_path):
       % (checkpoint_path, checkpoint_path, hint))
 
 
+def listed(directory):
+  """The checkpoints a directory's `checkpoint` index lists, oldest first;
+  relative entries (a copied train_dir) are taken in the directory."""
+  state = tf.train.get_checkpoint_state(directory)
+  if not state:
+    return []
+  return [path if os.path.isabs(path) or not file_io.is_local(path)
+          else os.path.join(directory, path)
+          for path in state.all_model_checkpoint_paths]
+
+
 def directory_of(checkpoint_path):
   """The folder of a checkpoint prefix, or the directory itself."""
   # A prefix first: some file systems (ram://) call any path a directory.

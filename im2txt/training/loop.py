@@ -44,6 +44,7 @@ import time
 
 import tensorflow.compat.v1 as tf
 
+from im2txt.common import checkpoints
 from im2txt.common import file_io
 
 # Errors of a lost connection to another task of the cluster.
@@ -116,13 +117,9 @@ def _recover_checkpoint_list(saver, train_dir):
   deletes them. With it, the index and max_to_keep behave as in one long
   run. Relative entries (a copied train_dir) are taken in train_dir.
   """
-  state = tf.train.get_checkpoint_state(train_dir)
-  if not state or not state.all_model_checkpoint_paths:
-    return
-  paths = [p if os.path.isabs(p) or not file_io.is_local(p)
-           else os.path.join(train_dir, p)
-           for p in state.all_model_checkpoint_paths]
-  saver.recover_last_checkpoints(paths)
+  paths = checkpoints.listed(train_dir)
+  if paths:
+    saver.recover_last_checkpoints(paths)
 
 
 def run(built, train_dir, number_of_steps, log_every_n_steps=1,
