@@ -27,6 +27,7 @@ REQUIRED_PACKAGES = [
     "google-crc32c>=1.5,<2",
     "pycocoevalcap==1.2",
     "pycocotools>=2.0.8,<3",
+    "grpcio>=1.60,<2",
 ]
 
 EXTRAS = {

@@ -259,20 +259,24 @@ def main(unused_argv):
     preflight.check_vocab_size(
         features or model_config.input_file_pattern, model_config.vocab_size,
         features=bool(features))
+    # Before train_dir is touched: parameter servers that are not there,
+    # or not TensorFlow servers, and a port that is taken end the run here.
+    master = roles.connect(settings, task)
     if is_chief:
       # Only the chief writes to train_dir.
       lock.acquire()
-  except (ValueError, dir_lock.LockError) as e:
+  except (ValueError, dir_lock.LockError, cluster.ClusterUnreachableError,
+          cluster.ServerStartError) as e:
     # NoInputFilesError, VocabularyMismatchError and a bad config file are
     # ValueErrors.
     sys.exit("train: error: %s" % e)
   try:
     if is_chief:
       roles.train_chief(settings, train_dir, model_config, training_config,
-                        features, task, deploy, sync)
+                        features, task, deploy, sync, master)
     else:
       roles.train_worker(settings, train_dir, model_config, training_config,
-                         features, task, deploy, sync)
+                         features, task, deploy, sync, master)
   finally:
     if is_chief:
       lock.release()

@@ -13,6 +13,7 @@ from im2txt import configuration
 from im2txt.training import launcher
 from im2txt.training import model_deploy
 from im2txt.training import builder
+from tests import listeners
 from tests import testing_utils
 
 PS = "127.0.0.1:2000"
@@ -178,6 +179,61 @@ class LauncherTest(unittest.TestCase):
 
   def _tmp(self):
     return tempfile.mkdtemp()
+
+
+class ProbeTest(unittest.TestCase):
+  """What answers at a parameter server's address, on real sockets."""
+
+  def testTensorFlowServer(self):
+    port, = launcher.free_ports(1)
+    address = "127.0.0.1:%d" % port
+    task = cluster.from_flags(address, "127.0.0.1:1", "ps", 0)
+    cluster.start_server(task)  # Lives until the test process ends.
+    self.assertEqual(cluster.probe(address)[0], cluster.TENSORFLOW)
+    # Its port is now taken: a second server there fails by name.
+    with self.assertRaisesRegex(
+        cluster.ServerStartError,
+        r"^cannot start the server of /job:ps/task:0 at 127.0.0.1:%d: port "
+        r"%d is in use by another process: stop it, or give this task "
+        r"another port in --ps_hosts / TF_CONFIG\.$" % (port, port)):
+      cluster.start_server(task)
+
+  def testNothingListening(self):
+    port, = launcher.free_ports(1)
+    self.assertEqual(cluster.probe("127.0.0.1:%d" % port)[0], cluster.DOWN)
+
+  def testHttpServerIsNotTensorFlow(self):
+    with listeners.http_server() as address:
+      state, detail = cluster.probe(address)
+    self.assertEqual(state, cluster.OTHER)
+    self.assertIn("UNAVAILABLE", detail)
+
+  def testSilentListener(self):
+    with listeners.silent_listener() as (_, address):
+      self.assertEqual(cluster.probe(address, timeout_secs=0.5)[0],
+                       cluster.SILENT)
+
+  def _ps_task(self, address):
+    return cluster.from_flags(address, "127.0.0.1:1", "worker", 0)
+
+  def testWaitRefusesSomethingElseAtOnce(self):
+    with listeners.http_server() as address:
+      with self.assertRaisesRegex(
+          cluster.ClusterUnreachableError,
+          "/job:ps/task:0 at %s is not a TensorFlow server: something else "
+          "listens there" % address):
+        cluster.wait_for_parameter_servers(self._ps_task(address), 600,
+                                           lambda message: None)
+
+  def testWaitGivesUpOnASilentListener(self):
+    with listeners.silent_listener() as (_, address):
+      with self.assertRaisesRegex(
+          cluster.ClusterUnreachableError,
+          "/job:ps/task:0 at %s accept connections but did not answer as "
+          "TensorFlow servers within 1 s" % address):
+        cluster.wait_for_parameter_servers(self._ps_task(address), 1,
+                                           lambda message: None,
+                                           poll_secs=0.1)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt.training import launcher
+from tests import listeners
 from tests import testing_utils
 
 pytestmark = pytest.mark.slow
@@ -230,6 +231,41 @@ class ClusterStartupTest(testing_utils.TinyDataTestCase):
     self.assertIn("did not answer within 4 s (--cluster_wait_secs)",
                   result.stderr)
     self.assertLess(time.time() - start, 200)
+    self.assertFalse(os.path.exists(os.path.join(self.root, "never")))
+
+  def _one_line_error(self, result):
+    self.assertEqual(result.returncode, 1, result.stderr[-3000:])
+    self.assertNotIn("Traceback", result.stderr)
+    self.assertFalse(os.path.exists(os.path.join(self.root, "never")))
+    return result.stderr.strip().splitlines()[-1]
+
+  def testSomethingElseAtTheParameterServersAddress(self):
+    # An HTTP server where --ps_hosts points: refused at once, by address,
+    # before the lock, the configs or a step-0 checkpoint are written.
+    worker_port, = launcher.free_ports(1)
+    with listeners.http_server() as address:
+      start = time.time()
+      result = self._train("--ps_hosts=" + address,
+                           "--worker_hosts=127.0.0.1:%d" % worker_port,
+                           "--job_name=worker", "--task_index=0",
+                           "--cluster_wait_secs=600")
+    self.assertLess(time.time() - start, 200)
+    self.assertRegex(self._one_line_error(result),
+                     "^train: error: /job:ps/task:0 at %s is not a "
+                     "TensorFlow server: something else listens there"
+                     % address)
+
+  def testParameterServerPortTaken(self):
+    with listeners.silent_listener() as (_, address):
+      port = address.rpartition(":")[2]
+      result = self._train("--ps_hosts=" + address,
+                           "--worker_hosts=127.0.0.1:1",
+                           "--job_name=ps", "--task_index=0")
+    self.assertEqual(
+        self._one_line_error(result),
+        "train: error: cannot start the server of /job:ps/task:0 at %s: port "
+        "%s is in use by another process: stop it, or give this task another "
+        "port in --ps_hosts / TF_CONFIG." % (address, port))
 
   def testMisconfigurationIsRefusedBeforeAnythingStarts(self):
     result = self._train("--ps_hosts=127.0.0.1:1", "--worker_hosts=127.0.0.1:2",

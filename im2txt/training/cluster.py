@@ -36,10 +36,12 @@ worker (run_parameter_server).
 """
 
 import collections
+import errno
 import json
 import socket
 import time
 
+import grpc
 import tensorflow.compat.v1 as tf
 
 PS = "ps"
@@ -59,7 +61,23 @@ class ClusterConfigError(ValueError):
 
 
 class ClusterUnreachableError(RuntimeError):
-  """Parameter servers did not answer within the wait."""
+  """Parameter servers did not answer within the wait, or something other
+  than a TensorFlow server answers at their address."""
+
+
+class ServerStartError(RuntimeError):
+  """This task's own server could not start (its port taken, say)."""
+
+
+# What probe() finds at an address.
+DOWN = "down"              # Nothing accepts connections (yet).
+TENSORFLOW = "tensorflow"  # A TensorFlow server answered.
+SILENT = "silent"          # Accepts connections, answers nothing.
+OTHER = "other"            # Something that is not a TensorFlow server.
+
+# A method every tf.train.Server serves on its port; its request message
+# (GetStatusRequest) has no fields, so its encoding is empty.
+_STATUS_METHOD = "/tensorflow.WorkerService/GetStatus"
 
 
 class ClusterTask(collections.namedtuple(
@@ -228,26 +246,66 @@ def resolve(ps_hosts, worker_hosts, job_name, task_index, environ):
   return None
 
 
-def wait_for_parameter_servers(task, timeout_secs, log, poll_secs=1.0):
-  """Waits until every parameter server accepts connections.
+def probe(address, timeout_secs=2.0):
+  """(state, detail): whether a TensorFlow server answers at "host:port".
 
-  Logs what it waits for every ~10 s; raises ClusterUnreachableError after
-  `timeout_secs`.
+  state is DOWN, TENSORFLOW, SILENT or OTHER; detail says what was seen.
+  """
+  host, _, port = address.rpartition(":")
+  try:
+    socket.create_connection((host, int(port)), timeout=timeout_secs).close()
+  except OSError as e:
+    return DOWN, str(e)
+  channel = grpc.insecure_channel(address)
+  try:
+    # Raw bytes in and out: no serializer is needed for an empty request.
+    channel.unary_unary(_STATUS_METHOD)(b"", timeout=timeout_secs)
+    return TENSORFLOW, ""
+  except grpc.RpcError as e:
+    code = e.code()  # pylint: disable=no-member
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+      return SILENT, "no answer within %.0f s" % timeout_secs
+    return OTHER, "%s: %s" % (code.name, e.details())  # pylint: disable=no-member
+  finally:
+    channel.close()
+
+
+def wait_for_parameter_servers(task, timeout_secs, log, poll_secs=1.0):
+  """Waits until a TensorFlow server answers at every parameter server's
+  address.
+
+  Logs what it waits for every ~10 s. Raises ClusterUnreachableError after
+  `timeout_secs`, and at once when something other than a TensorFlow
+  server answers at an address (a TensorFlow server answers as soon as it
+  accepts connections).
   """
   deadline = time.time() + timeout_secs
   last_log = 0
   while True:
-    missing = []
+    missing, silent = [], []
     for index, address in enumerate(task.jobs[PS]):
-      host, _, port = address.rpartition(":")
-      try:
-        socket.create_connection((host, int(port)), timeout=2).close()
-      except OSError:
-        missing.append("/job:ps/task:%d at %s" % (index, address))
+      name = "/job:ps/task:%d at %s" % (index, address)
+      state, detail = probe(address)
+      if state == OTHER:
+        raise ClusterUnreachableError(
+            "%s is not a TensorFlow server: something else listens there "
+            "(it answered %s). Check --ps_hosts / TF_CONFIG: each "
+            "parameter server is the same train command with "
+            "--job_name=ps." % (name, detail))
+      if state == SILENT:
+        silent.append(name)
+      if state != TENSORFLOW:
+        missing.append(name)
     if not missing:
       return
     now = time.time()
     if now >= deadline:
+      if silent:
+        raise ClusterUnreachableError(
+            "The parameter server(s) %s accept connections but did not "
+            "answer as TensorFlow servers within %d s (--cluster_wait_secs):"
+            " check --ps_hosts / TF_CONFIG, each one the same train command "
+            "with --job_name=ps." % (", ".join(silent), timeout_secs))
       raise ClusterUnreachableError(
           "The parameter server(s) %s did not answer within %d s "
           "(--cluster_wait_secs). Start them (the same train command with "
@@ -260,13 +318,42 @@ def wait_for_parameter_servers(task, timeout_secs, log, poll_secs=1.0):
     time.sleep(poll_secs)
 
 
+def _port_in_use(port):
+  """Whether another process holds `port` (as a server binds it: on all
+  interfaces)."""
+  probe_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+  try:
+    probe_socket.bind(("", port))
+    return False
+  except OSError as e:
+    return e.errno == errno.EADDRINUSE
+  finally:
+    probe_socket.close()
+
+
 def start_server(task):
-  """Starts this task's tf.train.Server."""
+  """Starts this task's tf.train.Server.
+
+  Raises:
+    ServerStartError: naming the address and, when it is so, that its
+      port is taken.
+  """
   config = None
   if task.job_name != PS:
     config = tf.ConfigProto(device_filters=task.device_filters())
-  return tf.train.Server(task.cluster_spec(), job_name=task.job_name,
-                         task_index=task.task_index, config=config)
+  try:
+    return tf.train.Server(task.cluster_spec(), job_name=task.job_name,
+                           task_index=task.task_index, config=config)
+  except tf.errors.OpError as e:
+    port = task.address.rpartition(":")[2]
+    cause = e.message.strip().splitlines()[0] if e.message else type(e).__name__
+    if port.isdigit() and _port_in_use(int(port)):
+      where = ("--%s_hosts / TF_CONFIG" % task.job_name
+               if task.job_name in (PS, WORKER) else "TF_CONFIG")
+      cause = ("port %s is in use by another process: stop it, or give "
+               "this task another port in %s" % (port, where))
+    raise ServerStartError("cannot start the server of %s at %s: %s."
+                           % (task.device, task.address, cause)) from e
 
 
 def _done_queue(ps_index, num_workers):

@@ -153,26 +153,32 @@ def _warn_if_untrained(settings, latest):
 def run_parameter_server(task):
   """A parameter server: serves until every worker is done."""
   tf.logging.info("Starting %s.", task.describe())
-  server = cluster.start_server(task)
+  try:
+    server = cluster.start_server(task)
+  except cluster.ServerStartError as e:
+    sys.exit("train: error: %s" % e)
   cluster.run_parameter_server(task, server, tf.logging.info)
 
 
-def _connect(settings, task):
-  """Waits for the parameter servers, starts this worker's server; returns
-  its target ("" in one process)."""
+def connect(settings, task):
+  """Waits until a TensorFlow server answers at every parameter server's
+  address, then starts this worker's server; returns its target ("" in
+  one process). Called before anything is written to train_dir.
+
+  Raises:
+    cluster.ClusterUnreachableError, cluster.ServerStartError: naming the
+      address.
+  """
   if task is None:
     return ""
   tf.logging.info("Starting %s.", task.describe())
-  try:
-    cluster.wait_for_parameter_servers(task, settings.cluster_wait_secs,
-                                       tf.logging.info)
-  except cluster.ClusterUnreachableError as e:
-    sys.exit("train: error: %s" % e)
+  cluster.wait_for_parameter_servers(task, settings.cluster_wait_secs,
+                                     tf.logging.info)
   return cluster.start_server(task).target
 
 
 def train_worker(settings, train_dir, model_config, training_config,
-                  features, task, deploy, sync):
+                  features, task, deploy, sync, master):
   """A worker that is not the chief: builds the same graph and trains with
   the variables the chief initialised or restored."""
   built = builder.build_training_graph(
@@ -181,7 +187,7 @@ def train_worker(settings, train_dir, model_config, training_config,
       deploy=deploy, sync=sync, scheduled_sampling=settings.scheduled_sampling,
       self_critical_rewards=_self_critical_rewards(settings, ""))
   _mark_for_recomputation(settings, built)
-  _run(settings, built, train_dir, None, task, deploy, _connect(settings, task))
+  _run(settings, built, train_dir, None, task, deploy, master)
 
 
 def _exit_now(message):
@@ -249,9 +255,9 @@ def _run(settings, built, train_dir, init_fn, task, deploy, master,
 
 
 def train_chief(settings, train_dir, model_config, training_config, features,
-           task, deploy, sync):
-  """The chief (or the only process), once the flags are checked and
-  train_dir is locked."""
+                task, deploy, sync, master):
+  """The chief (or the only process), once the flags are checked, the
+  cluster connected (`master`, "" alone) and train_dir locked."""
   try:
     latest = builder.check_train_dir(train_dir, model_config)
     if features:
@@ -310,7 +316,6 @@ def train_chief(settings, train_dir, model_config, training_config, features,
     except checkpoints.CheckpointMismatchError as e:
       sys.exit("train: error: %s" % e)
 
-  master = _connect(settings, task)
   if calibrate:
     # No Inception checkpoint: a random encoder, with measured batch-norm
     # statistics, saved as step 0 and restored by the Supervisor below. In a
