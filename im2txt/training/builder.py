@@ -38,6 +38,7 @@ from tf_slim.layers import optimizers
 from im2txt import configuration
 from im2txt.common import file_io
 from im2txt.serving import legacy_checkpoints
+from im2txt.training import guarded_saver
 from im2txt.training import model_deploy
 from im2txt.training import self_critical as self_critical_lib
 from im2txt import show_and_tell_model
@@ -316,8 +317,12 @@ def calibrate_random_encoder(graph, model, saver, calibration_ops, train_dir,
                     "%d training batches.", num_batches)
     for _ in range(num_batches):
       sess.run(calibration_ops)
-    path = saver.save(sess, file_io.join(train_dir, "model.ckpt"),
-                      global_step=model.global_step)
+    guarded = guarded_saver.GuardedSaver(saver, train_dir, model.global_step,
+                                         graph.get_collection(
+                                             tf.GraphKeys.GLOBAL_VARIABLES))
+    path = guarded.save(sess, file_io.join(train_dir, "model.ckpt"),
+                        global_step=model.global_step)
+    guarded.check()
   finally:
     coord.request_stop()
     sess.close()  # Cancels the enqueues the reader threads are blocked in.

@@ -32,7 +32,10 @@ cluster needs it:
 * SIGTERM (a preemptible machine or a scheduler ending the job) and SIGINT
   (Ctrl-C) end the loop after the current step, and the chief saves a
   checkpoint at that step before the run returns normally; a second signal
-  stops at once.
+  stops at once;
+* the first checkpoint save that fails (a full disk) stops the run after
+  the current step with guarded_saver.CheckpointSaveError, its partial
+  files removed and the last complete checkpoint still the latest.
 """
 
 import contextlib
@@ -46,6 +49,7 @@ import tensorflow.compat.v1 as tf
 
 from im2txt.common import checkpoints
 from im2txt.common import file_io
+from im2txt.training import guarded_saver
 
 # Errors of a lost connection to another task of the cluster.
 CONNECTION_ERRORS = (tf.errors.UnavailableError, tf.errors.AbortedError,
@@ -151,6 +155,7 @@ def run(built, train_dir, number_of_steps, log_every_n_steps=1,
 
   Raises:
     TrainingInterrupted: On a lost server or a chief that never came.
+    guarded_saver.CheckpointSaveError: When a checkpoint save failed.
   """
   graph = built.graph
   sync = built.sync_optimizer
@@ -179,6 +184,9 @@ def run(built, train_dir, number_of_steps, log_every_n_steps=1,
       tf.logging.warning(
           "Removed %d temporary checkpoint files of an interrupted save "
           "(e.g. %s).", len(leftovers), os.path.basename(leftovers[0]))
+  with graph.as_default():
+    saver = guarded_saver.GuardedSaver(built.saver, train_dir, global_step,
+                                       tf.global_variables())
   supervisor = tf.train.Supervisor(
       graph=graph,
       is_chief=is_chief,
@@ -186,13 +194,14 @@ def run(built, train_dir, number_of_steps, log_every_n_steps=1,
       local_init_op=local_init_op,
       ready_for_local_init_op=ready_for_local_init_op,
       summary_op=built.summary_op,
-      saver=built.saver,
+      saver=saver,
       global_step=global_step,
       save_summaries_secs=save_summaries_secs,
       save_model_secs=save_interval_secs,
       init_fn=init_fn,
       recovery_wait_secs=recovery_wait_secs,
       stop_grace_secs=STOP_GRACE_SECS)
+  saver.on_failure(supervisor.request_stop)
   try:
     return _loop(supervisor, built, global_step, number_of_steps,
                  log_every_n_steps, master, is_chief, session_config,
@@ -267,12 +276,14 @@ def _loop(supervisor, built, global_step, number_of_steps, log_every_n_steps,
                     "this process.", step, steps)
     if release_tokens_op is not None:
       sess.run(release_tokens_op)
-    if is_chief:
+    if is_chief and supervisor.saver.failure is None:
       tf.logging.info("Finished training! Saving model to disk.")
       supervisor.saver.save(sess, supervisor.save_path,
                             global_step=global_step)
   except tf.errors.OutOfRangeError as e:
-    tf.logging.info("Input exhausted, stopping training: %s", e)
+    # A failed save's stop closes the input queues under the current step.
+    if supervisor.saver.failure is None:
+      tf.logging.info("Input exhausted, stopping training: %s", e)
   except BaseException:
     supervisor.request_stop()
     supervisor.stop(close_summary_writer=True, ignore_live_threads=True)
@@ -285,6 +296,7 @@ def _loop(supervisor, built, global_step, number_of_steps, log_every_n_steps,
   for op in done_ops:
     sess.run(op)
   _close(sess, master)
+  supervisor.saver.check()
   return steps, loss, step
 
 

@@ -45,6 +45,7 @@ from im2txt.data import schema
 from im2txt.inference_utils import vocabulary
 from im2txt.training import builder
 from im2txt.training import cluster
+from im2txt.training import guarded_saver
 from im2txt.training import model_deploy
 from im2txt.training import preflight
 from im2txt.training import recompute
@@ -206,6 +207,8 @@ def _run_errors(settings):
     yield
   except loop.TrainingInterrupted as e:
     _exit_now("train: error: %s" % e)
+  except guarded_saver.CheckpointSaveError as e:
+    sys.exit("train: error: %s" % e)
   except loop.CONNECTION_ERRORS as e:
     _exit_now("train: error: %s" % loop.describe_lost_server(
         e, settings.train_dir))
