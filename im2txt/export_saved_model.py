@@ -64,6 +64,13 @@ def define_flags():
   flags.DEFINE_boolean("overwrite", False,
                        "Replace an existing --export_dir or "
                        "--frozen_graph_file.")
+  flags.DEFINE_integer("images_per_batch",
+                       saved_model_export.DEFAULT_IMAGES_PER_BATCH,
+                       "The SavedModel's caption signature captions a "
+                       "request in consecutive batches of at most this many "
+                       "images, so that its memory does not grow with the "
+                       "request; 0: all of a request's images at once.",
+                       lower_bound=0)
 
 
 def main(argv):
@@ -90,7 +97,7 @@ def main(argv):
           length_normalization_factor=FLAGS.length_normalization_factor,
           model_config_file=FLAGS.model_config_file,
           encoder_dtype=FLAGS.encoder_dtype, overwrite=FLAGS.overwrite,
-          source=source)
+          source=source, images_per_batch=FLAGS.images_per_batch)
       print("Exported %s to the SavedModel %s (signatures: %s)" % (
           checkpoint, FLAGS.export_dir, ", ".join([
               saved_model_export.SIGNATURE_CAPTION,

@@ -19,6 +19,7 @@ import pytest
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
+from tensorflow.core.protobuf import saved_model_pb2
 
 from im2txt.captioning import captioner
 from im2txt.serving import saved_model_export
@@ -64,6 +65,19 @@ def _plain_tf_env():
   env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
   env["TF_CPP_MIN_LOG_LEVEL"] = "2"
   return env
+
+
+def _caption_signature(export_dir):
+  """{input or output name: (dtype, shape)} of an export's caption
+  signature."""
+  saved = saved_model_pb2.SavedModel()
+  with open(os.path.join(export_dir, "saved_model.pb"), "rb") as f:
+    saved.ParseFromString(f.read())
+  signature = saved.meta_graphs[0].signature_def["caption"]
+  return {("in" if side is signature.inputs else "out", name): (
+      info.dtype, [d.size for d in info.tensor_shape.dim])
+          for side in (signature.inputs, signature.outputs)
+          for name, info in side.items()}
 
 
 class SavedModelExportTest(testing_utils.TinyDataTestCase):
@@ -383,6 +397,36 @@ class SavedModelExportTest(testing_utils.TinyDataTestCase):
     with open(os.path.join(d, "frozen.pb"), "rb") as f, \
         open(self.frozen, "rb") as g:
       self.assertEqual(len(f.read()), len(g.read()))
+
+  def testRequestsAreCaptionedInBoundedBatches(self):
+    # The class's export captions in batches of the default 32 images; this
+    # one a whole request at once, as before batches existed.
+    whole = os.path.join(tempfile.mkdtemp(dir=self.root), "sm")
+    saved_model_export.export_saved_model(
+        self.train_dir, self.paths["vocab_file"], whole,
+        beam_size=self.BEAM_SIZE, images_per_batch=0)
+    self.assertEqual(saved_model_export.DEFAULT_IMAGES_PER_BATCH, 32)
+    for folder, expected in ((self.export_dir, 32), (whole, 0)):
+      info = testing_utils.read_json(os.path.join(
+          folder, "assets.extra", saved_model_export.EXPORT_INFO))
+      self.assertEqual(info["images_per_batch"], expected)
+    bad = os.path.join(self.root, "bad_image.jpg")
+    with open(bad, "wb") as f:
+      f.write(b"not an image")
+    # 33 images: a batch of 32 with two bad ones inside, then a batch of a
+    # single good image (other convolution kernels on this CPU).
+    good = [self.images[i % len(self.images)] for i in range(31)]
+    files = good[:5] + [None, bad] + good[5:]
+    self.assertEqual(len(files), 33)
+    batched, at_once = self._client(files), self._client(files, whole)
+    for key in ("captions", "word_ids", "lengths", "status"):
+      self.assertEqual(batched[key], at_once[key], key)
+    self.assertEqual(batched["status"].count("ok"), 31)
+    np.testing.assert_allclose(batched["log_probabilities"],
+                               at_once["log_probabilities"], rtol=1e-5)
+    # The signature itself is unchanged: inputs, outputs, dtypes, shapes.
+    self.assertEqual(_caption_signature(self.export_dir),
+                     _caption_signature(whole))
 
   def testCheckpointDeletedMidExportIsNamedAndNothingIsWritten(self):
     d = tempfile.mkdtemp(dir=self.root)

@@ -163,26 +163,9 @@ def encode_images_of(model, images, rows):
   return encode_images(model, padded)[:num_rows]
 
 
-def caption_outputs(model, encoded_images, words_file, vocab, beam_size,
-                    max_caption_length, length_normalization_factor):
-  """The caption signature's outputs for a batch of encoded images.
-
-  Args:
-    model: The built inference ShowAndTellModel (its variables are used).
-    encoded_images: string [n].
-    words_file: string Tensor, path of a text file with one word per line,
-      line i the word of id i (the SavedModel's vocabulary asset).
-    vocab: The Vocabulary (start, end and unknown words).
-    beam_size, max_caption_length, length_normalization_factor: The search.
-
-  Returns:
-    A CaptionOutputs: captions string [n, beam_size] (words joined by
-    spaces, without start and end words; "" where there is no caption),
-    log_probabilities float32 [n, beam_size] (-inf where no caption),
-    word_ids int64 [n, beam_size, max_caption_length] (start word first,
-    graph_beam_search.PAD_ID after the end), lengths int32 [n, beam_size],
-    status string [n] (STATUS_OK or why the image was not captioned).
-  """
+def _caption_batch(model, encoded_images, table, vocab, beam_size,
+                   max_caption_length, length_normalization_factor):
+  """caption_outputs on one batch of images, all at once."""
   images, status, ok = image_statuses(model.config, encoded_images)
   # Only decodable images are searched.
   good = tf.cast(tf.where(ok)[:, 0], tf.int32)
@@ -192,11 +175,6 @@ def caption_outputs(model, encoded_images, words_file, vocab, beam_size,
       vocab.end_id, beam_size, max_caption_length,
       length_normalization_factor)
 
-  table = tf.lookup.StaticHashTable(
-      tf.lookup.TextFileInitializer(
-          words_file, tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER,
-          tf.string, tf.lookup.TextFileIndex.WHOLE_LINE),
-      default_value=vocab.id_to_word(vocab.unk_id))
   # Words are ids 1 .. length - 1, without a final end word.
   words = table.lookup(search.ids[:, :, 1:])
   num_words = search.lengths - 1 - tf.cast(search.complete[:, None],
@@ -225,3 +203,80 @@ def caption_outputs(model, encoded_images, words_file, vocab, beam_size,
       word_ids=scatter(search.ids, graph_beam_search.PAD_ID),
       lengths=scatter(search.lengths, 0),
       status=status)
+
+
+def _in_batches(caption_batch, encoded_images, images_per_batch):
+  """caption_batch on consecutive slices of at most `images_per_batch`
+  images, one after the other, its outputs concatenated in order.
+
+  Only one slice's decoded images, encoder activations and search exist at
+  a time, so memory is bounded by the slice, not the request. An empty
+  request is one empty slice (caption_batch handles it).
+  """
+  n = tf.shape(encoded_images)[0]
+  num_batches = tf.maximum((n + images_per_batch - 1) // images_per_batch, 1)
+  probe = CaptionOutputs._fields
+  dtypes = {"captions": tf.string, "log_probabilities": tf.float32,
+            "word_ids": tf.int64, "lengths": tf.int32, "status": tf.string}
+  arrays = [tf.TensorArray(dtypes[name], size=num_batches, infer_shape=False)
+            for name in probe]
+
+  def body(i, *arrays):
+    start = i * images_per_batch
+    outputs = caption_batch(encoded_images[start:start + images_per_batch])
+    return (i + 1,) + tuple(array.write(i, value)
+                            for array, value in zip(arrays, outputs))
+
+  results = tf.while_loop(
+      lambda i, *unused: i < num_batches, body, [tf.constant(0)] + arrays,
+      parallel_iterations=1, back_prop=False, name="caption_batches")
+  return CaptionOutputs(*[array.concat() for array in results[1:]])
+
+
+def caption_outputs(model, encoded_images, words_file, vocab, beam_size,
+                    max_caption_length, length_normalization_factor,
+                    images_per_batch=0):
+  """The caption signature's outputs for a batch of encoded images.
+
+  Args:
+    model: The built inference ShowAndTellModel (its variables are used).
+    encoded_images: string [n].
+    words_file: string Tensor, path of a text file with one word per line,
+      line i the word of id i (the SavedModel's vocabulary asset).
+    vocab: The Vocabulary (start, end and unknown words).
+    beam_size, max_caption_length, length_normalization_factor: The search.
+    images_per_batch: Caption the request in consecutive batches of at most
+      this many images (its memory then does not grow with the request);
+      0: all images at once.
+
+  Returns:
+    A CaptionOutputs: captions string [n, beam_size] (words joined by
+    spaces, without start and end words; "" where there is no caption),
+    log_probabilities float32 [n, beam_size] (-inf where no caption),
+    word_ids int64 [n, beam_size, max_caption_length] (start word first,
+    graph_beam_search.PAD_ID after the end), lengths int32 [n, beam_size],
+    status string [n] (STATUS_OK or why the image was not captioned).
+  """
+  table = tf.lookup.StaticHashTable(
+      tf.lookup.TextFileInitializer(
+          words_file, tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER,
+          tf.string, tf.lookup.TextFileIndex.WHOLE_LINE),
+      default_value=vocab.id_to_word(vocab.unk_id))
+
+  def caption_batch(images):
+    return _caption_batch(model, images, table, vocab, beam_size,
+                          max_caption_length, length_normalization_factor)
+
+  if images_per_batch < 0:
+    raise ValueError("images_per_batch must be 0 (all at once) or positive, "
+                     "got %d" % images_per_batch)
+  if not images_per_batch:
+    return caption_batch(encoded_images)
+  outputs = _in_batches(caption_batch, encoded_images, images_per_batch)
+  # The concatenated arrays lose the static shapes the signature declares.
+  outputs.captions.set_shape([None, beam_size])
+  outputs.log_probabilities.set_shape([None, beam_size])
+  outputs.word_ids.set_shape([None, beam_size, max_caption_length])
+  outputs.lengths.set_shape([None, beam_size])
+  outputs.status.set_shape([None])
+  return outputs

@@ -24,7 +24,9 @@ vocabulary as assets and these signatures:
   int32 [n, beam_size] and ``status`` string [n] ("ok", or why the image
   was not captioned: caption_graph.STATUS_*). Beam search runs in the graph
   with the beam size, maximum length and length normalisation fixed at
-  export.
+  export. A request is captioned in consecutive batches of at most
+  ``images_per_batch`` images (fixed at export), so that its memory is
+  that of one batch, whatever the request's size.
 * ``initial_state``: ``images`` string [n] -> ``initial_state`` float32
   [n, 2 * num_lstm_units], the original's image_feed ->
   lstm/initial_state on a batch.
@@ -69,6 +71,11 @@ SIGNATURE_STEP = "step"
 VOCAB_ASSET = "vocab.txt"
 WORD_COUNTS_ASSET = "word_counts.txt"
 EXPORT_INFO = "im2txt_export.json"
+
+# The caption signature's batches: memory of about 32 images (decoded
+# images, encoder activations, search) whatever the request's size; as fast
+# as a whole request at once from 400 images on (benchmarks/README.md).
+DEFAULT_IMAGES_PER_BATCH = 32
 
 # Nodes a frozen graph keeps (and everything they need).
 FROZEN_OUTPUTS = tuple(
@@ -172,7 +179,8 @@ def _signature(inputs, outputs):
 
 def build_serving_graph(model_config, vocab, words_file, beam_size,
                         max_caption_length, length_normalization_factor,
-                        encoder_dtype="float32"):
+                        encoder_dtype="float32",
+                        images_per_batch=DEFAULT_IMAGES_PER_BATCH):
   """Builds the inference model and the three signatures in a new graph.
 
   Args:
@@ -183,6 +191,8 @@ def build_serving_graph(model_config, vocab, words_file, beam_size,
     beam_size, max_caption_length, length_normalization_factor: The
       caption signature's search.
     encoder_dtype: "float32" or "bfloat16".
+    images_per_batch: The caption signature's batches (0: a whole request
+      at once).
 
   Returns:
     (graph, {signature key: SignatureDef}, Saver over the model's
@@ -198,13 +208,18 @@ def build_serving_graph(model_config, vocab, words_file, beam_size,
   if max_caption_length < 1:
     raise ExportError("--max_caption_length must be at least 1, got %d"
                       % max_caption_length)
+  if images_per_batch < 0:
+    raise ExportError("--images_per_batch must be 0 (a whole request at "
+                      "once) or positive, got %d" % images_per_batch)
   g = tf.Graph()
   with g.as_default():
-    model = show_and_tell_model.ShowAndTellModel(
-        model_config, mode="inference", encoder_dtype=encoder_dtype)
     # Resource variables: TensorFlow 2 loads them as tf.Variables (reference
     # variables get a warning each). Names, and so checkpoints, are the same.
+    # The model is made in the scope too: its decoder creates its variables
+    # (the encoder's included) in the scope it was made in.
     with tf.variable_scope(tf.get_variable_scope(), use_resource=True):
+      model = show_and_tell_model.ShowAndTellModel(
+          model_config, mode="inference", encoder_dtype=encoder_dtype)
       model.build()
     model_variables = tf.global_variables()
     variable_names = {v.op.name for v in model_variables}
@@ -213,7 +228,7 @@ def build_serving_graph(model_config, vocab, words_file, beam_size,
     images = tf.placeholder(tf.string, [None], name="images")
     outputs = caption_graph.caption_outputs(
         model, images, words, vocab, beam_size, max_caption_length,
-        length_normalization_factor)
+        length_normalization_factor, images_per_batch=images_per_batch)
     added = {v.op.name for v in tf.global_variables()} - variable_names
     if added:
       raise AssertionError("The serving graph created variables: %s"
@@ -264,7 +279,8 @@ def _replace(staging, target):
 def export_saved_model(checkpoint_path, vocab_file, export_dir, beam_size=3,
                        max_caption_length=20, length_normalization_factor=0.0,
                        model_config_file="", encoder_dtype="float32",
-                       overwrite=False, source=None):
+                       overwrite=False, source=None,
+                       images_per_batch=DEFAULT_IMAGES_PER_BATCH):
   """Writes the SavedModel of a checkpoint (see the module docstring).
 
   `source`, an ExportSource of the same checkpoint and vocabulary, saves
@@ -291,7 +307,7 @@ def export_saved_model(checkpoint_path, vocab_file, export_dir, beam_size=3,
     words_file, counts_file = _write_vocab_assets(vocab, vocab_file, scratch)
     g, signatures, saver = build_serving_graph(
         model_config, vocab, words_file, beam_size, max_caption_length,
-        length_normalization_factor, encoder_dtype)
+        length_normalization_factor, encoder_dtype, images_per_batch)
     with g.as_default():
       captioner.check_checkpoint_fits(checkpoint, tf.global_variables(),
                                       source.shapes)
@@ -316,6 +332,7 @@ def export_saved_model(checkpoint_path, vocab_file, export_dir, beam_size=3,
         "max_caption_length": max_caption_length,
         "length_normalization_factor": length_normalization_factor,
         "encoder_dtype": encoder_dtype,
+        "images_per_batch": images_per_batch,
         "vocab_file": vocab_file,
         "model_config": json.loads(model_config.to_json_string()),
     }

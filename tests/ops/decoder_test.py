@@ -15,6 +15,7 @@ import tensorflow.compat.v1 as tf
 
 from im2txt.training import self_critical
 from im2txt.serving import caption_graph
+from im2txt.serving import saved_model_export
 from im2txt import show_and_tell_model
 from im2txt.data import schema
 from im2txt.inference_utils import vocabulary
@@ -191,12 +192,38 @@ class OneSetOfVariablesTest(unittest.TestCase):
           f.write("".join("%s 1\n" % w for w in
                           [schema.START_WORD, schema.END_WORD, "a", "b"]))
         vocab = vocabulary.Vocabulary(path)
-      caption_graph.caption_outputs(
-          model, tf.placeholder(tf.string, [None]), tf.constant("unused"),
-          vocab, beam_size=2, max_caption_length=4,
-          length_normalization_factor=0.0)
+      for images_per_batch in (0, 2):  # All at once, and in batches.
+        caption_graph.caption_outputs(
+            model, tf.placeholder(tf.string, [None]), tf.constant("unused"),
+            vocab, beam_size=2, max_caption_length=4,
+            length_normalization_factor=0.0,
+            images_per_batch=images_per_batch)
       self.assertEqual({v.op.name for v in tf.global_variables()}, before)
       self.assertEqual(_decoder_variables(), _contract(self.config))
+
+
+class ServingGraphVariablesTest(unittest.TestCase):
+
+  def testExportedVariablesAreResourceVariables(self):
+    # TensorFlow 2 loads resource variables as tf.Variables; reference
+    # variables each get a warning and are invisible to its training APIs.
+    # The decoder creates its variables (the encoder's too) in the scope
+    # the model was made in, so the export makes the model in its scope.
+    config = testing_utils.tiny_model_config()
+    with tempfile.TemporaryDirectory() as tmp:
+      path = os.path.join(tmp, "word_counts.txt")
+      with open(path, "w", encoding="utf-8") as f:
+        f.write("".join("%s 1\n" % w for w in
+                        [schema.START_WORD, schema.END_WORD, "a", "b"]))
+      vocab = vocabulary.Vocabulary(path)
+    graph, _, _ = saved_model_export.build_serving_graph(
+        config, vocab, "unused", beam_size=2, max_caption_length=4,
+        length_normalization_factor=0.0)
+    variables = graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES)
+    self.assertGreater(len(variables), 100)
+    self.assertEqual(
+        sorted(v.op.name for v in variables if v.op.type != "VarHandleOp"),
+        [])
 
 
 class DecoderComputationsTest(unittest.TestCase):
