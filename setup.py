@@ -28,6 +28,8 @@ REQUIRED_PACKAGES = [
     "pycocoevalcap==1.2",
     "pycocotools>=2.0.8,<3",
     "grpcio>=1.60,<2",
+    "tensorflow-serving-api>=2.21,<2.22",
+    "prometheus-client>=0.20,<1",
 ]
 
 EXTRAS = {
@@ -53,6 +55,7 @@ CONSOLE_SCRIPTS = [
     "im2txt-verify-records = im2txt.verify_records:run",
     "im2txt-local-cluster = im2txt.local_cluster:run",
     "im2txt-export-saved-model = im2txt.export_saved_model:run",
+    "im2txt-model-server = im2txt.model_server:run",
     "im2txt-convert-legacy-checkpoint = im2txt.convert_legacy_checkpoint:run",
 ]
 

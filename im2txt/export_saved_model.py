@@ -56,6 +56,15 @@ def define_flags():
   flags.DEFINE_string("export_dir", "",
                       "Directory to write the SavedModel to (must not "
                       "exist, unless --overwrite).")
+  flags.DEFINE_string("model_base_path", "",
+                      "Instead of --export_dir: write the SavedModel as a "
+                      "numbered version of this base path, as TensorFlow "
+                      "Serving and im2txt-model-server load it "
+                      "(BASE/<version>/).")
+  flags.DEFINE_integer("version", 0,
+                       "With --model_base_path: the version number; 0 (the "
+                       "default) takes the checkpoint's global step.",
+                       lower_bound=0)
   cli.define_shared_flag(
       "frozen_graph_file",
       "Optional: also write the frozen inference GraphDef "
@@ -78,20 +87,37 @@ def main(argv):
     sys.exit("export_saved_model: error: unexpected arguments %s"
              % " ".join(argv[1:]))
   tf.logging.set_verbosity(tf.logging.INFO)
-  if not FLAGS.export_dir and not FLAGS.frozen_graph_file:
-    sys.exit("export_saved_model: error: pass --export_dir (the "
-             "SavedModel), --frozen_graph_file, or both.")
+  export_dir = FLAGS.export_dir
+  if not export_dir and not FLAGS.model_base_path and (
+      not FLAGS.frozen_graph_file):
+    sys.exit("export_saved_model: error: pass --export_dir or "
+             "--model_base_path (the SavedModel), --frozen_graph_file, or "
+             "both.")
+  if export_dir and FLAGS.model_base_path:
+    sys.exit("export_saved_model: error: pass --export_dir (one folder) or "
+             "--model_base_path (a numbered version in it), not both.")
+  if FLAGS.version and not FLAGS.model_base_path:
+    sys.exit("export_saved_model: error: --version numbers a version of "
+             "--model_base_path; pass that too.")
   try:
-    # Both outputs are checked before either is written.
-    saved_model_export.check_output_path(FLAGS.export_dir, FLAGS.overwrite)
+    if FLAGS.model_base_path:
+      # The version folder's parent, checked before the checkpoint is read.
+      saved_model_export.check_output_path(FLAGS.model_base_path, True)
+    else:
+      saved_model_export.check_output_path(export_dir, FLAGS.overwrite)
     saved_model_export.check_output_path(FLAGS.frozen_graph_file,
                                          FLAGS.overwrite)
     # The checkpoint, its config and the vocabulary: read and checked once.
     source = saved_model_export.load_for_export(
         FLAGS.checkpoint_path, FLAGS.vocab_file, FLAGS.model_config_file)
-    if FLAGS.export_dir:
+    if FLAGS.model_base_path:
+      export_dir = saved_model_export.version_export_dir(
+          FLAGS.model_base_path, FLAGS.version, source)
+      # Both outputs are checked before either is written.
+      saved_model_export.check_output_path(export_dir, FLAGS.overwrite)
+    if export_dir:
       checkpoint = saved_model_export.export_saved_model(
-          FLAGS.checkpoint_path, FLAGS.vocab_file, FLAGS.export_dir,
+          FLAGS.checkpoint_path, FLAGS.vocab_file, export_dir,
           beam_size=FLAGS.beam_size,
           max_caption_length=FLAGS.max_caption_length,
           length_normalization_factor=FLAGS.length_normalization_factor,
@@ -99,7 +125,7 @@ def main(argv):
           encoder_dtype=FLAGS.encoder_dtype, overwrite=FLAGS.overwrite,
           source=source, images_per_batch=FLAGS.images_per_batch)
       print("Exported %s to the SavedModel %s (signatures: %s)" % (
-          checkpoint, FLAGS.export_dir, ", ".join([
+          checkpoint, export_dir, ", ".join([
               saved_model_export.SIGNATURE_CAPTION,
               saved_model_export.SIGNATURE_INITIAL_STATE,
               saved_model_export.SIGNATURE_STEP])))

@@ -146,6 +146,8 @@ class BazelTest(unittest.TestCase):
                        ("verify_records", "--kind"),
                        ("local_cluster", "--num_workers"),
                        ("export_saved_model", "--frozen_graph_file"),
+                       ("export_saved_model", "--model_base_path"),
+                       ("model_server", "--rest_api_port"),
                        ("convert_legacy_checkpoint", "--output_checkpoint")):
       result = _binary(name, "--helpfull")
       self.assertEqual(result.returncode, 0, name + result.stderr[-2000:])

@@ -428,6 +428,29 @@ class SavedModelExportTest(testing_utils.TinyDataTestCase):
     self.assertEqual(_caption_signature(self.export_dir),
                      _caption_signature(whole))
 
+  def testModelBasePathGetsNumberedVersions(self):
+    base = os.path.join(tempfile.mkdtemp(dir=self.root), "serving")
+    common = ["--checkpoint_path=" + self.train_dir,
+              "--vocab_file=" + self.paths["vocab_file"],
+              "--model_base_path=" + base]
+    result = testing_utils.run_module("im2txt.export_saved_model", common)
+    self.assertIn("to the SavedModel %s/40 " % base, result.stdout)
+    # The checkpoint's global step numbers the version; nothing else is
+    # left in the base path (the export was written beside and renamed).
+    self.assertEqual(os.listdir(base), ["40"])
+    self.assertTrue(os.path.exists(os.path.join(base, "40",
+                                                "saved_model.pb")))
+    for extra, message in (
+        ([], "%s/40 already exists" % base),
+        (["--export_dir=" + os.path.join(base, "x")],
+         "not both"),
+    ):
+      result = testing_utils.run_module("im2txt.export_saved_model",
+                                        common + extra, check=False)
+      self.assertEqual(result.returncode, 1)
+      self.assertIn(message, result.stderr)
+    self.assertEqual(os.listdir(base), ["40"])
+
   def testCheckpointDeletedMidExportIsNamedAndNothingIsWritten(self):
     d = tempfile.mkdtemp(dir=self.root)
     train_dir = testing_utils.copy_train_dir(self.train_dir,

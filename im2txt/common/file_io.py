@@ -80,6 +80,13 @@ def glob(pattern):
   return sorted(_gfile().glob(pattern))
 
 
+def listdir(path):
+  """The names in a directory, sorted."""
+  if is_local(path):
+    return sorted(os.listdir(path))
+  return sorted(name.rstrip("/") for name in _gfile().listdir(path))
+
+
 def remove(path):
   """Deletes a file."""
   if is_local(path):

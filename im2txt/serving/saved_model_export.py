@@ -60,6 +60,7 @@ from im2txt.captioning import captioner
 from im2txt.common import checkpoints
 from im2txt.common import file_io
 from im2txt.serving import legacy_checkpoints
+from im2txt.serving import model_versions
 from im2txt.serving import caption_graph
 from im2txt import show_and_tell_model
 from im2txt.data import schema
@@ -251,6 +252,22 @@ def build_serving_graph(model_config, vocab, words_file, beam_size,
     }
     saver = tf.train.Saver(model_variables, sharded=True)
   return g, signatures, saver
+
+
+def version_export_dir(base_path, version, source):
+  """BASE/<version> for an export of `source` (an ExportSource): `version`,
+  or the checkpoint's global step when it is 0.
+
+  Raises:
+    ExportError: If there is no version number to use.
+  """
+  number = version or source.global_step
+  if not number:
+    raise ExportError(
+        "The checkpoint %s has global step %s, which cannot number a "
+        "version of --model_base_path (versions start at 1): pass --version."
+        % (source.checkpoint, source.global_step))
+  return model_versions.version_dir(base_path, number)
 
 
 def _write_vocab_assets(vocab, vocab_file, folder):
