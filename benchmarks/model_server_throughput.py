@@ -11,7 +11,8 @@ requests, one run:
   direct      the `caption` signature called in this process (servable.py,
               the server's own loader) on batches of 1 and of 32 images;
   server      model_server on 127.0.0.1 with --enable_batching
-              (--max_batch_size=32, --batch_timeout_micros as given), and
+              (--max_batch_size=32; --batch_timeout_micros and
+              --num_batch_threads as given), and
               `concurrency` client threads each sending
               --requests_per_client one-image requests over REST (JSON,
               base64) and over gRPC (tensorflow-serving-api's stub), one
@@ -113,7 +114,8 @@ def main():
       description=__doc__.split("\n", maxsplit=1)[0])
   parser.add_argument("--concurrency", default="1,8,32")
   parser.add_argument("--requests_per_client", type=int, default=8)
-  parser.add_argument("--batch_timeout_micros", type=int, default=5000)
+  parser.add_argument("--batch_timeout_micros", type=int, default=0)
+  parser.add_argument("--num_batch_threads", type=int, default=1)
   parser.add_argument("--num_images", type=int, default=64)
   parser.add_argument("--image_size", type=int, default=299)
   parser.add_argument("--model_dir", default="demo_output/model/train")
@@ -138,7 +140,8 @@ def main():
       base, os.path.join(root, "server.log"), "--enable_batching",
       "--max_batch_size=32",
       "--batch_timeout_micros=%d" % args.batch_timeout_micros,
-      "--max_enqueued_requests=256")
+      "--max_enqueued_requests=256",
+      "--num_batch_threads=%d" % args.num_batch_threads)
   try:
     server.rest_caption(images[:1])  # warm-up
     rows = []

@@ -73,10 +73,12 @@ def define_flags():
   flags.DEFINE_integer("max_batch_size", 32,
                        "With --enable_batching: most rows (images) per "
                        "call.", lower_bound=1)
-  flags.DEFINE_integer("batch_timeout_micros", 5000,
+  flags.DEFINE_integer("batch_timeout_micros", 0,
                        "With --enable_batching: longest wait for more "
-                       "requests after the first, in microseconds.",
-                       lower_bound=0)
+                       "requests after the first, in microseconds; 0: a "
+                       "call takes the requests that queued while the "
+                       "previous call ran, and a lone request waits for "
+                       "nothing.", lower_bound=0)
   flags.DEFINE_integer("num_batch_threads", 1,
                        "Signature calls run at once.", lower_bound=1)
   flags.DEFINE_integer("max_enqueued_requests", 64,

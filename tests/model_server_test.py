@@ -197,9 +197,32 @@ class ModelServerTest(testing_utils.TinyDataTestCase):
     with self.assertRaises(grpc.RpcError) as caught:
       stub.Predict(request, timeout=60)
     self.assertEqual(caught.exception.code(), grpc.StatusCode.NOT_FOUND)
+    # A gRPC message over --max_request_bytes: refused by grpcio.
+    request.model_spec.name = MODEL
+    request.inputs["images"].CopyFrom(tf.make_tensor_proto(
+        np.array([b"x" * (self.MAX_REQUEST_BYTES + 1)], dtype=object)))
+    with self.assertRaises(grpc.RpcError) as caught:
+      stub.Predict(request, timeout=60)
+    self.assertEqual(caught.exception.code(),
+                     grpc.StatusCode.RESOURCE_EXHAUSTED)
     # None of it stopped the server.
     version, outputs = self.server.grpc_caption(self.images[:1])
     self.assertEqual((version, outputs["status"].tolist()), (40, [b"ok"]))
+
+  def testBurstOfRestClientsIsServed(self):
+    # 32 connections at once: more than socketserver's default listen
+    # backlog of 5, which reset connections of such a burst.
+    statuses = []
+
+    def send():
+      statuses.append(self.server.rest_caption(self.images[:1])[0])
+
+    threads = [threading.Thread(target=send) for _ in range(32)]
+    for thread in threads:
+      thread.start()
+    for thread in threads:
+      thread.join(300)
+    self.assertEqual(statuses, [200] * 32)
 
   def testConcurrentRequestsAreBatchedEachGettingItsRows(self):
     def calls():

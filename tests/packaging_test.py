@@ -17,7 +17,8 @@ COMMANDS = ("im2txt-train", "im2txt-evaluate", "im2txt-run-inference",
             "im2txt-score-captions", "im2txt-caption-images",
             "im2txt-blind-baseline", "im2txt-cache-features",
             "im2txt-verify-records", "im2txt-local-cluster",
-            "im2txt-export-saved-model", "im2txt-convert-legacy-checkpoint")
+            "im2txt-export-saved-model", "im2txt-model-server",
+            "im2txt-convert-legacy-checkpoint")
 
 
 class PackagingTest(unittest.TestCase):
