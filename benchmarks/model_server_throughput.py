@@ -18,7 +18,9 @@ requests, one run:
               base64) and over gRPC (tensorflow-serving-api's stub), one
               connection per thread.
 
-Reported: images/s, and p50 and p99 of the request latency. Ratios are
+Reported: images/s, p50 and p99 of the request latency, and the share of
+the machine's CPU time the clients themselves used (this process's CPU
+time over the wall time and the cores). Ratios are
 server / direct at batch 1 (concurrency 1) and at batch 32 (higher
 concurrencies, which batching turns into batches). Clients and server
 share the machine's cores, as on a one-machine deployment.
@@ -29,9 +31,8 @@ import base64
 import http.client
 import json
 import os
-import platform
+import resource
 import sys
-import tempfile
 import threading
 import time
 
@@ -40,9 +41,6 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 os.pardir))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-from im2txt import tf_compat  # noqa: E402,F401  pylint: disable=unused-import
-import tensorflow.compat.v1 as tf  # noqa: E402
 
 from im2txt.serving import saved_model_export  # noqa: E402
 from im2txt.serving import servable as servable_lib  # noqa: E402
@@ -72,8 +70,14 @@ def _direct(export_dir, images, repeats=3):
   return rates
 
 
+def _cpu_seconds():
+  usage = resource.getrusage(resource.RUSAGE_SELF)
+  return usage.ru_utime + usage.ru_stime
+
+
 def _load(server, images, concurrency, per_client, protocol):
-  """(images/s, p50 s, p99 s) of `concurrency` clients."""
+  """(images/s, p50 s, p99 s, the clients' share of the machine's CPU
+  time) of `concurrency` clients."""
   latencies, lock = [], threading.Lock()
   bodies = [json.dumps({"signature_name": "caption", "instances": [
       {"b64": base64.b64encode(i).decode()}]}).encode() for i in images]
@@ -99,14 +103,15 @@ def _load(server, images, concurrency, per_client, protocol):
 
   threads = [threading.Thread(target=client, args=(i,))
              for i in range(concurrency)]
-  start = time.perf_counter()
+  start, cpu = time.perf_counter(), _cpu_seconds()
   for thread in threads:
     thread.start()
   for thread in threads:
     thread.join()
   seconds = time.perf_counter() - start
+  client_share = (_cpu_seconds() - cpu) / (seconds * os.cpu_count())
   return (len(latencies) / seconds, float(np.percentile(latencies, 50)),
-          float(np.percentile(latencies, 99)))
+          float(np.percentile(latencies, 99)), client_share)
 
 
 def main():
@@ -116,21 +121,10 @@ def main():
   parser.add_argument("--requests_per_client", type=int, default=8)
   parser.add_argument("--batch_timeout_micros", type=int, default=0)
   parser.add_argument("--num_batch_threads", type=int, default=1)
-  parser.add_argument("--num_images", type=int, default=64)
-  parser.add_argument("--image_size", type=int, default=299)
-  parser.add_argument("--model_dir", default="demo_output/model/train")
-  parser.add_argument("--vocab_file",
-                      default="demo_output/data/word_counts.txt")
+  serving_throughput.add_model_flags(parser)
   args = parser.parse_args()
-  tf.logging.set_verbosity(tf.logging.ERROR)
-  root = tempfile.mkdtemp(prefix="im2txt_model_server_")
-  print("Machine: %s, %d CPUs, Python %s, TensorFlow %s" % (
-      platform.processor() or platform.machine(), os.cpu_count(),
-      platform.python_version(), tf.__version__))
-  train_dir, vocab_file, what = serving_throughput._model(  # pylint: disable=protected-access
-      args, root)
-  images = serving_throughput._images(  # pylint: disable=protected-access
-      vocab_file, args.num_images)
+  root, train_dir, vocab_file, what, images = serving_throughput.set_up(
+      args, "im2txt_model_server_")
   base = os.path.join(root, "serving")
   export_dir = os.path.join(base, "1")
   saved_model_export.export_saved_model(train_dir, vocab_file, export_dir)
@@ -147,22 +141,24 @@ def main():
     rows = []
     for concurrency in [int(c) for c in args.concurrency.split(",")]:
       for protocol in ("rest", "grpc"):
-        rate, p50, p99 = _load(server, images, concurrency,
-                               args.requests_per_client, protocol)
+        rate, p50, p99, share = _load(server, images, concurrency,
+                                      args.requests_per_client, protocol)
         baseline = direct[1] if concurrency == 1 else direct[32]
-        rows.append((concurrency, protocol, rate, p50, p99, baseline))
-        print("  concurrency %d %s: %.2f images/s, p50 %.3f s, p99 %.3f s"
-              % (concurrency, protocol, rate, p50, p99), flush=True)
+        rows.append((concurrency, protocol, rate, p50, p99, share, baseline))
+        print("  concurrency %d %s: %.2f images/s, p50 %.3f s, p99 %.3f s, "
+              "clients %.0f%% of the CPU" % (concurrency, protocol, rate, p50,
+                                             p99, 100 * share), flush=True)
   finally:
     server.terminate()
   print("\ndirect signature call: %.2f images/s at batch 1, %.2f at batch 32"
         % (direct[1], direct[32]))
   print("| concurrency | protocol | images/s | p50 s | p99 s | p99/p50 | "
-        "vs direct (batch %s) |" % "1 / 32")
-  print("|---|---|---|---|---|---|---|")
-  for concurrency, protocol, rate, p50, p99, baseline in rows:
-    print("| %d | %s | %.2f | %.3f | %.3f | %.2f | %.2fx |" % (
-        concurrency, protocol, rate, p50, p99, p99 / p50, rate / baseline))
+        "clients' CPU share | vs direct (batch 1 / 32) |")
+  print("|---|---|---|---|---|---|---|---|")
+  for concurrency, protocol, rate, p50, p99, share, baseline in rows:
+    print("| %d | %s | %.2f | %.3f | %.3f | %.2f | %.0f%% | %.2fx |" % (
+        concurrency, protocol, rate, p50, p99, p99 / p50, 100 * share,
+        rate / baseline))
 
 
 if __name__ == "__main__":

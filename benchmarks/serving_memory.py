@@ -26,9 +26,7 @@ import argparse
 import io
 import json
 import os
-import platform
 import sys
-import tempfile
 import textwrap
 
 import numpy as np
@@ -37,9 +35,6 @@ from PIL import Image
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 os.pardir))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-from im2txt import tf_compat  # noqa: E402,F401  pylint: disable=unused-import
-import tensorflow.compat.v1 as tf  # noqa: E402
 
 from im2txt.serving import saved_model_export  # noqa: E402
 
@@ -94,22 +89,10 @@ def main():
   parser.add_argument("--requests", default="20,400,1200")
   parser.add_argument("--images_per_batch", default="0,16")
   parser.add_argument("--huge_pngs", type=int, default=4)
-  parser.add_argument("--num_images", type=int, default=64,
-                      help="Distinct images taken from the demo data.")
-  parser.add_argument("--image_size", type=int, default=299)
-  parser.add_argument("--model_dir", default="demo_output/model/train")
-  parser.add_argument("--vocab_file",
-                      default="demo_output/data/word_counts.txt")
+  serving_throughput.add_model_flags(parser)
   args = parser.parse_args()
-  tf.logging.set_verbosity(tf.logging.ERROR)
-  root = tempfile.mkdtemp(prefix="im2txt_serving_memory_")
-  print("Machine: %s, %d CPUs, Python %s, TensorFlow %s" % (
-      platform.processor() or platform.machine(), os.cpu_count(),
-      platform.python_version(), tf.__version__))
-  train_dir, vocab_file, what = serving_throughput._model(  # pylint: disable=protected-access
-      args, root)
-  distinct = serving_throughput._images(  # pylint: disable=protected-access
-      vocab_file, args.num_images)
+  root, train_dir, vocab_file, what, distinct = serving_throughput.set_up(
+      args, "im2txt_serving_memory_")
   sizes = [int(n) for n in args.requests.split(",")]
   requests = {"1 image (load only)": distinct[:1]}
   for n in sizes:

@@ -135,22 +135,36 @@ def bench_saved_model(train_dir, vocab_file, images, root):
   return result
 
 
-def main():
-  parser = argparse.ArgumentParser(
-      description=__doc__.split("\n", maxsplit=1)[0])
-  parser.add_argument("--num_images", type=int, default=64)
+def add_model_flags(parser):
+  """The flags that choose the model and its images (shared by the serving
+  benchmarks)."""
+  parser.add_argument("--num_images", type=int, default=64,
+                      help="Distinct images taken from the demo data.")
   parser.add_argument("--image_size", type=int, default=299)
   parser.add_argument("--model_dir", default="demo_output/model/train")
   parser.add_argument("--vocab_file",
                       default="demo_output/data/word_counts.txt")
-  args = parser.parse_args()
+
+
+def set_up(args, prefix):
+  """Prints the machine; returns (scratch folder, checkpoint dir, vocabulary
+  file, what the model is, the encoded images)."""
   tf.logging.set_verbosity(tf.logging.ERROR)
-  root = tempfile.mkdtemp(prefix="im2txt_serving_")
+  root = tempfile.mkdtemp(prefix=prefix)
   print("Machine: %s, %d CPUs, Python %s, TensorFlow %s" % (
       platform.processor() or platform.machine(), os.cpu_count(),
       platform.python_version(), tf.__version__))
   train_dir, vocab_file, what = _model(args, root)
-  images = _images(vocab_file, args.num_images)
+  return root, train_dir, vocab_file, what, _images(vocab_file,
+                                                     args.num_images)
+
+
+def main():
+  parser = argparse.ArgumentParser(
+      description=__doc__.split("\n", maxsplit=1)[0])
+  add_model_flags(parser)
+  args = parser.parse_args()
+  root, train_dir, vocab_file, what, images = set_up(args, "im2txt_serving_")
   print("Model: %s; %d images; beam 3, max length 20" % (what, len(images)))
   ri = bench_run_inference(train_dir, vocab_file, images)
   sm = bench_saved_model(train_dir, vocab_file, images, root)

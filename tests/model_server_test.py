@@ -114,6 +114,38 @@ class ModelServerTest(testing_utils.TinyDataTestCase):
                for line in result.stdout.splitlines() if line.startswith(" ")]
     self.assertEqual(printed, [c for r in rows[:3] for c in r["captions"]])
 
+  def testTheTwoStepSignaturesAreServedToo(self):
+    # initial_state (column form) then step (row form, two inputs), against
+    # the same signatures run in this process.
+    images = self.images[:2]
+    servable = servable_lib.Servable(MODEL, 1, self.export_dir)
+    try:
+      want_state = servable.run("initial_state", servable.check_inputs(
+          "initial_state", {"images": images}))["initial_state"]
+      feed = {"input_feed": np.array([1, 2], np.int64),
+              "state_feed": want_state}
+      want_step = servable.run("step", servable.check_inputs("step", feed))
+    finally:
+      servable.close()
+    status, body = self.server.rest(
+        "/v1/models/%s:predict" % MODEL,
+        {"signature_name": "initial_state",
+         "inputs": [{"b64": base64.b64encode(i).decode()} for i in images]})
+    self.assertEqual(status, 200, body)
+    np.testing.assert_allclose(body["outputs"], want_state, rtol=1e-5,
+                               atol=1e-6)
+    status, body = self.server.rest(
+        "/v1/models/%s:predict" % MODEL,
+        {"signature_name": "step", "instances": [
+            {"input_feed": int(f), "state_feed": s.tolist()}
+            for f, s in zip(feed["input_feed"], want_state)]})
+    self.assertEqual(status, 200, body)
+    self.assertEqual(len(body["predictions"]), 2)
+    np.testing.assert_allclose([p["softmax"] for p in body["predictions"]],
+                               want_step["softmax"], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose([p["state"] for p in body["predictions"]],
+                               want_step["state"], rtol=1e-5, atol=1e-6)
+
   def testMetadataStatusAndMetrics(self):
     status, body = self.server.rest("/v1/models/%s/metadata" % MODEL)
     self.assertEqual(status, 200, body)
