@@ -186,12 +186,7 @@ class OneSetOfVariablesTest(unittest.TestCase):
       model = show_and_tell_model.ShowAndTellModel(self.config, "inference")
       model.build()
       before = {v.op.name for v in tf.global_variables()}
-      with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "word_counts.txt")
-        with open(path, "w", encoding="utf-8") as f:
-          f.write("".join("%s 1\n" % w for w in
-                          [schema.START_WORD, schema.END_WORD, "a", "b"]))
-        vocab = vocabulary.Vocabulary(path)
+      vocab = _four_word_vocabulary()
       for images_per_batch in (0, 2):  # All at once, and in batches.
         caption_graph.caption_outputs(
             model, tf.placeholder(tf.string, [None]), tf.constant("unused"),
@@ -202,6 +197,16 @@ class OneSetOfVariablesTest(unittest.TestCase):
       self.assertEqual(_decoder_variables(), _contract(self.config))
 
 
+def _four_word_vocabulary():
+  """A Vocabulary of <S>, </S>, "a" and "b" (and <UNK>)."""
+  with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, "word_counts.txt")
+    with open(path, "w", encoding="utf-8") as f:
+      f.write("".join("%s 1\n" % w for w in
+                      [schema.START_WORD, schema.END_WORD, "a", "b"]))
+    return vocabulary.Vocabulary(path)
+
+
 class ServingGraphVariablesTest(unittest.TestCase):
 
   def testExportedVariablesAreResourceVariables(self):
@@ -210,12 +215,7 @@ class ServingGraphVariablesTest(unittest.TestCase):
     # The decoder creates its variables (the encoder's too) in the scope
     # the model was made in, so the export makes the model in its scope.
     config = testing_utils.tiny_model_config()
-    with tempfile.TemporaryDirectory() as tmp:
-      path = os.path.join(tmp, "word_counts.txt")
-      with open(path, "w", encoding="utf-8") as f:
-        f.write("".join("%s 1\n" % w for w in
-                        [schema.START_WORD, schema.END_WORD, "a", "b"]))
-      vocab = vocabulary.Vocabulary(path)
+    vocab = _four_word_vocabulary()
     graph, _, _ = saved_model_export.build_serving_graph(
         config, vocab, "unused", beam_size=2, max_caption_length=4,
         length_normalization_factor=0.0)
