@@ -126,8 +126,7 @@ class ModelManager(object):
       # The newest version that loads (one that fails is skipped, so the
       # next older one serves: at a start after a broken export too).
       for version in candidates:
-        with self._lock:
-          serving = max(self._loaded) if self._loaded else None
+        serving = self.newest_available()
         if version in loaded or (serving is not None and serving > version):
           return
         if self._load(version, found[version]):

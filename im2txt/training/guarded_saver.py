@@ -75,12 +75,11 @@ def _needed_bytes(saver, variables):
              for v in variables if v.shape.is_fully_defined())
 
 
-def remove_partial_files(prefix):
-  """Removes what a failed save of `prefix` left (temporary files and the
-  `<prefix>_temp` folder of sharded saves); returns how many."""
+def remove_paths(paths):
+  """Deletes files and folders, skipping those that cannot be deleted;
+  returns how many were."""
   removed = 0
-  for path in (file_io.glob(prefix + "*.tempstate*") +
-               file_io.glob(prefix + "_temp*")):
+  for path in paths:
     try:
       if file_io.isdir(path):
         tf.io.gfile.rmtree(path)
@@ -90,6 +89,13 @@ def remove_partial_files(prefix):
     except (OSError, tf.errors.OpError):
       pass
   return removed
+
+
+def remove_partial_files(prefix):
+  """Removes what a failed save of `prefix` left (temporary files and the
+  `<prefix>_temp` folder of sharded saves); returns how many."""
+  return remove_paths(file_io.glob(prefix + "*.tempstate*") +
+                      file_io.glob(prefix + "_temp*"))
 
 
 def describe_failure(error, directory, step, needed, latest):

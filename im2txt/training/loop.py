@@ -104,11 +104,7 @@ def remove_temporary_checkpoint_files(train_dir):
   a checkpoint's files as *.tempstate* first and renames them when
   complete); returns their paths."""
   leftovers = file_io.glob(file_io.join(train_dir, "*.tempstate*"))
-  for path in leftovers:
-    try:
-      file_io.remove(path)
-    except OSError:
-      pass
+  guarded_saver.remove_paths(leftovers)
   return leftovers
 
 
