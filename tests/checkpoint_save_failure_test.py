@@ -182,9 +182,14 @@ class TrainStopsAtTheFirstFailedSaveTest(testing_utils.TinyDataTestCase):
     self.assertEqual(len(failures), 1, failures)
     # The stop closed the input queues: that is not "input exhausted".
     self.assertNotIn("Input exhausted", result.stderr)
-    steps = [int(s) for s in re.findall(
-        r"global step (\d+): loss", result.stderr)]
-    self.assertLessEqual(len(steps), 3)
+    # Steps run while the save is being written (how many depends on the
+    # machine's speed); after the failure is logged, at most the step under
+    # way finishes.
+    after_failure = result.stderr[result.stderr.index(
+        "Checkpoint save failed"):]
+    self.assertLessEqual(
+        len(re.findall(r"global step \d+: loss", after_failure)), 1,
+        after_failure[-3000:])
     # The last complete checkpoint is untouched and still the latest.
     self.assertEqual(tf.train.latest_checkpoint(train_dir), before)
     self.assertEqual({p: os.path.getsize(p) for p in glob.glob(before + ".*")},

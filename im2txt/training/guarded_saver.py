@@ -159,10 +159,11 @@ class GuardedSaver(object):
           e, self._train_dir, step,
           _needed_bytes(self._saver, self._variables),
           tf.train.latest_checkpoint(self._train_dir))
-      tf.logging.error("Checkpoint save failed (%d partial file(s) removed): "
-                       "%s", removed, self.failure)
+      # Stop first, so that at most the step under way runs after the log.
       if self._on_failure is not None:
         self._on_failure()
+      tf.logging.error("Checkpoint save failed (%d partial file(s) removed): "
+                       "%s", removed, self.failure)
       return None
 
   def check(self):
