@@ -11,8 +11,9 @@ requests, one run:
   direct      the `caption` signature called in this process (servable.py,
               the server's own loader) on batches of 1 and of 32 images;
   server      model_server on 127.0.0.1 with --enable_batching
-              (--max_batch_size, --batch_timeout_micros and
-              --num_batch_threads as given), and
+              (--max_batch_size, --batch_timeout_micros,
+              --num_batch_threads and --tensorflow_intra_op_parallelism as
+              given), and
               `concurrency` client threads each sending
               --requests_per_client one-image requests over REST (JSON,
               base64) and over gRPC (tensorflow-serving-api's stub), one
@@ -121,6 +122,8 @@ def main():
   parser.add_argument("--batch_timeout_micros", type=int, default=0)
   parser.add_argument("--num_batch_threads", type=int, default=1)
   parser.add_argument("--max_batch_size", type=int, default=32)
+  parser.add_argument("--tensorflow_intra_op_parallelism", type=int,
+                      default=0)
   serving_throughput.add_model_flags(parser)
   args = parser.parse_args()
   root, train_dir, vocab_file, what, images = serving_throughput.set_up(
@@ -135,7 +138,9 @@ def main():
       "--max_batch_size=%d" % args.max_batch_size,
       "--batch_timeout_micros=%d" % args.batch_timeout_micros,
       "--max_enqueued_requests=256",
-      "--num_batch_threads=%d" % args.num_batch_threads)
+      "--num_batch_threads=%d" % args.num_batch_threads,
+      "--tensorflow_intra_op_parallelism=%d"
+      % args.tensorflow_intra_op_parallelism)
   try:
     server.rest_caption(images[:1])  # warm-up
     rows = []

@@ -81,6 +81,15 @@ def define_flags():
                        "nothing.", lower_bound=0)
   flags.DEFINE_integer("num_batch_threads", 1,
                        "Signature calls run at once.", lower_bound=1)
+  flags.DEFINE_integer("tensorflow_intra_op_parallelism", 0,
+                       "Threads one operation of a signature call may use "
+                       "(0: TensorFlow chooses, about the number of cores). "
+                       "With --num_batch_threads=N on N cores, 1 lets the "
+                       "calls share the cores instead of competing for "
+                       "them.", lower_bound=0)
+  flags.DEFINE_integer("tensorflow_inter_op_parallelism", 0,
+                       "Threads running independent operations of a call "
+                       "(0: TensorFlow chooses).", lower_bound=0)
   flags.DEFINE_integer("max_enqueued_requests", 64,
                        "Requests waiting beyond those running; more are "
                        "refused (HTTP 429, gRPC RESOURCE_EXHAUSTED).",
@@ -101,10 +110,11 @@ class Server(object):
                rest_api_port=8501, host="0.0.0.0", poll_wait_secs=1,
                batching=None, num_batch_threads=1, max_enqueued_requests=64,
                max_request_bytes=64 * 2 ** 20, timeout_secs=300,
-               log=None):
+               log=None, session_config=None):
     self._log = log or tf.logging.info
     self.metrics = serving_metrics.Metrics()
     self.manager = model_manager.ModelManager(model_name, model_base_path,
+                                              session_config=session_config,
                                               log=self._log)
     self.scheduler = request_scheduler.RequestScheduler(
         max_enqueued_requests, num_batch_threads, batching,
@@ -180,7 +190,10 @@ def main(argv):
         FLAGS.model_name, base, FLAGS.port, FLAGS.rest_api_port, FLAGS.host,
         FLAGS.file_system_poll_wait_seconds, batching,
         FLAGS.num_batch_threads, FLAGS.max_enqueued_requests,
-        FLAGS.max_request_bytes, FLAGS.rest_api_timeout_in_ms / 1000.0)
+        FLAGS.max_request_bytes, FLAGS.rest_api_timeout_in_ms / 1000.0,
+        session_config=model_manager.threads_config(
+            FLAGS.tensorflow_intra_op_parallelism,
+            FLAGS.tensorflow_inter_op_parallelism))
   except OSError as e:
     sys.exit("model_server: error: %s" % e)
   version = server.manager.newest_available()

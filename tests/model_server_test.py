@@ -57,7 +57,9 @@ class ModelServerTest(testing_utils.TinyDataTestCase):
     cls.server = serving_testing.ServerProcess(
         cls.base, os.path.join(cls.root, "server.log"), "--enable_batching",
         "--max_batch_size=8", "--batch_timeout_micros=300000",
-        "--max_request_bytes=%d" % cls.MAX_REQUEST_BYTES)
+        "--max_request_bytes=%d" % cls.MAX_REQUEST_BYTES,
+        "--tensorflow_intra_op_parallelism=1",
+        "--tensorflow_inter_op_parallelism=2")
 
   @classmethod
   def tearDownClass(cls):

@@ -171,7 +171,7 @@ class _LoadedVersion(object):
   requests and records when it was closed."""
 
   def __init__(self, name, version, folder, session_config=None):
-    del session_config
+    self.session_config = session_config
     with open(os.path.join(folder, "saved_model.pb")) as f:
       if f.read() == "broken":
         raise IOError("cannot parse %s" % folder)
@@ -269,6 +269,20 @@ class ModelManagerTest(unittest.TestCase):
                                          load_fn=_LoadedVersion)
     manager.poll()
     self.assertEqual(manager.newest_available(), 1)
+
+  def testThreadFlagsReachEveryVersionsSession(self):
+    self.assertIsNone(model_manager.threads_config(0, 0))
+    config = model_manager.threads_config(1, 3)
+    self.assertEqual((config.intra_op_parallelism_threads,
+                      config.inter_op_parallelism_threads), (1, 3))
+    base = tempfile.mkdtemp()
+    manager = model_manager.ModelManager("m", base, session_config=config,
+                                         log=lambda m: None,
+                                         load_fn=_LoadedVersion)
+    for version in (1, 2):
+      self._write(base, version)
+      manager.poll()
+      self.assertIs(manager._loaded[version].session_config, config)  # pylint: disable=protected-access
 
 
 if __name__ == "__main__":

@@ -57,6 +57,15 @@ def _stamp(folder):
     return None
 
 
+def threads_config(intra_op_threads, inter_op_threads):
+  """The sessions' ConfigProto for TensorFlow Serving's two thread flags
+  (None when both are 0, TensorFlow's own choice)."""
+  if not intra_op_threads and not inter_op_threads:
+    return None
+  return tf.ConfigProto(intra_op_parallelism_threads=intra_op_threads,
+                        inter_op_parallelism_threads=inter_op_threads)
+
+
 class ModelManager(object):
   """The loaded versions of the model `name` under `base_path`."""
 
