@@ -71,9 +71,11 @@ from absl import flags
 
 from im2txt.common import cli
 from im2txt.common import dir_lock
+from im2txt.data import caption_files
 from im2txt.data import captions_metadata
 from im2txt.data import mscoco_builder
 from im2txt.data import schema
+from im2txt.data import tokenizers
 
 FLAGS = flags.FLAGS
 
@@ -112,6 +114,39 @@ def define_flags():
                       "Optional dataset_coco.json (Karpathy's split): "
                       "train + restval, val and test images as it says, "
                       "instead of the original's split of val2014.")
+  flags.DEFINE_enum("input_format", "mscoco", caption_files.INPUT_FORMATS,
+                    "The captions' format: 'mscoco' (the two MSCOCO files "
+                    "above), 'karpathy' (dataset_flickr8k.json, "
+                    "dataset_flickr30k.json or dataset_coco.json with its "
+                    "splits), 'jsonl' (one {\"image\", \"caption\", "
+                    "\"split\"} object per line) or 'csv' (columns image, "
+                    "caption, split); the last three read --captions_file "
+                    "and --image_dir.")
+  cli.define_shared_flag(
+      "captions_file", "With --input_format karpathy, jsonl or csv: the "
+      "captions file.", __name__)
+  flags.DEFINE_string("image_dir", "",
+                      "With --input_format karpathy, jsonl or csv: the "
+                      "folder the file's image paths are relative to.")
+  flags.DEFINE_float("val_fraction", 0.05,
+                     "With --input_format karpathy, jsonl or csv: the share "
+                     "of the images without a split that go to val.")
+  flags.DEFINE_float("test_fraction", 0.10,
+                     "With --input_format karpathy, jsonl or csv: the share "
+                     "of the images without a split that go to test.")
+  flags.DEFINE_enum("tokenizer", tokenizers.DEFAULT_TOKENIZER,
+                    tokenizers.TOKENIZERS,
+                    "How captions are cut into words (after Unicode NFC "
+                    "normalisation): 'nltk' (the original's English rules), "
+                    "'whitespace' (at spaces, punctuation apart; languages "
+                    "with spaces between words) or 'character' (one word "
+                    "per character: Chinese, Japanese).")
+  flags.DEFINE_boolean("lowercase", True, "Lowercase the captions.")
+  flags.DEFINE_string("base_vocab_file", "",
+                      "Optional word_counts.txt of an earlier build: its "
+                      "words keep their ids and only new words are "
+                      "appended, so that train --extend_checkpoint can "
+                      "fine-tune a model of that vocabulary.")
   flags.DEFINE_integer("num_threads", 8,
                        "Number of workers to preprocess the images.")
   flags.DEFINE_enum("parallelism", "auto", mscoco_builder.PARALLELISM,
@@ -141,7 +176,14 @@ def main(unused_argv):
         num_threads=FLAGS.num_threads,
         parallelism=FLAGS.parallelism,
         max_caption_tokens=FLAGS.max_caption_tokens,
-        split_file=FLAGS.split_file)
+        split_file=FLAGS.split_file,
+        input_format=FLAGS.input_format,
+        captions_file=FLAGS.captions_file,
+        image_dir=FLAGS.image_dir,
+        tokenizer=tokenizers.Tokenizer(FLAGS.tokenizer, FLAGS.lowercase),
+        val_fraction=FLAGS.val_fraction,
+        test_fraction=FLAGS.test_fraction,
+        base_vocab_file=FLAGS.base_vocab_file)
   except (ValueError, dir_lock.LockError) as e:
     # CaptionsFileError, SplitFileError and InputsChangedError are
     # ValueErrors.

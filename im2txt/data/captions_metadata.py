@@ -39,7 +39,7 @@ import numpy as np
 
 from im2txt.common import file_io
 from im2txt.data import schema
-from im2txt.data import vocab_builder
+from im2txt.data import tokenizers
 
 ImageMetadata = collections.namedtuple("ImageMetadata",
                                        ["image_id", "filename", "captions"])
@@ -119,9 +119,11 @@ def load_captions_json(captions_file):
   return data
 
 
-def tokenize_captions(captions, start_word, end_word):
-  """Tokenized captions, in order (run by worker processes too)."""
-  return [vocab_builder.process_caption(c, start_word, end_word)
+def tokenize_captions(captions, start_word, end_word, tokenizer=None):
+  """Tokenized captions, in order (run by worker processes too);
+  `tokenizer`: a tokenizers.Tokenizer, the original's by default."""
+  tokenizer = tokenizer or tokenizers.Tokenizer()
+  return [tokenizer.process_caption(c, start_word, end_word)
           for c in captions]
 
 
@@ -147,7 +149,7 @@ def safe_image_path(image_dir, file_name):
 def process_metadata(data, captions_file, image_dir,
                      start_word=schema.START_WORD, end_word=schema.END_WORD,
                      report=None, pool=None,
-                     max_caption_tokens=MAX_CAPTION_TOKENS):
+                     max_caption_tokens=MAX_CAPTION_TOKENS, tokenizer=None):
   """Pairs the images of a loaded captions file with tokenized captions.
 
   Args:
@@ -165,6 +167,7 @@ def process_metadata(data, captions_file, image_dir,
       the captions.
     max_caption_tokens: Captions with more tokens (start and end words
       included) are dropped and reported; 0 keeps every caption.
+    tokenizer: A tokenizers.Tokenizer (the original's by default).
 
   Returns:
     A list of ImageMetadata, in the file's image order, each with its list of
@@ -219,12 +222,13 @@ def process_metadata(data, captions_file, image_dir,
     with_captions.append((image_id, filename))
   texts = [c for image_id, _ in with_captions for c in id_to_captions[image_id]]
   if pool is None:
-    tokenized = tokenize_captions(texts, start_word, end_word)
+    tokenized = tokenize_captions(texts, start_word, end_word, tokenizer)
   else:
     parts = chunks(texts, 4 * pool.size)
     tokenized = [caption for part in pool.map(
         tokenize_captions, parts, [start_word] * len(parts),
-        [end_word] * len(parts)) for caption in part]
+        [end_word] * len(parts), [tokenizer] * len(parts))
+                 for caption in part]
   image_metadata = []
   num_captions = 0
   for image_id, filename in with_captions:

@@ -37,11 +37,13 @@ import os
 
 from im2txt.common import dir_lock
 from im2txt.common import file_io
+from im2txt.data import caption_files
 from im2txt.data import captions_metadata
 from im2txt.data import image_checks
 from im2txt.data import karpathy_split
 from im2txt.data import schema
 from im2txt.data import shard_writer
+from im2txt.data import tokenizers
 from im2txt.data import vocab_builder
 from im2txt.data.captions_metadata import log
 
@@ -50,6 +52,10 @@ MANIFEST_FILENAME = "manifest.json"  # In shard_writer.STATE_DIRNAME.
 LOCK_FILENAME = ".build_mscoco_data.lock"
 # The manifest's layout; a change of the output format bumps it.
 MANIFEST_VERSION = 1
+# Settings added to the manifest since version 1, at the value every
+# earlier build had.
+MANIFEST_DEFAULTS = dict(tokenizers.Tokenizer().description(),
+                         input_format="mscoco")
 
 
 class InputsChangedError(ValueError):
@@ -94,6 +100,10 @@ def check_manifest(output_dir, manifest):
       "give a new --output_dir." % (output_dir, shard_writer.STATE_DIRNAME))
   if file_io.exists(path):
     saved = json.loads(file_io.read_text(path))
+    # Manifests of older versions lack the settings added since, which
+    # then had their default value.
+    for key, value in MANIFEST_DEFAULTS.items():
+      saved.setdefault(key, value)
     changed = ["%s: was %r, now %r" % (k, saved.get(k), manifest.get(k))
                for k in sorted(set(saved) | set(manifest))
                if saved.get(k) != manifest.get(k)]
@@ -166,13 +176,23 @@ def build(train_image_dir, val_image_dir, train_captions_file,
           min_word_count=4, num_threads=8, cache=None,
           parallelism="auto",
           max_caption_tokens=captions_metadata.MAX_CAPTION_TOKENS,
-          split_file=""):
+          split_file="", input_format="mscoco", captions_file="",
+          image_dir="", tokenizer=None, val_fraction=0.05,
+          test_fraction=0.10, base_vocab_file=""):
   """Runs the whole conversion. Returns the report dict (also written).
 
-  The split is the original's (train2014 and the first 85% of val2014 for
-  training, 5% val, 10% test) or, with `split_file`, the one a
-  dataset_coco.json file gives (the Karpathy split: train + restval, val,
-  test; see karpathy_split).
+  With input_format "mscoco" (the original's), the captions are MSCOCO's
+  two files and the split is the original's (train2014 and the first 85%
+  of val2014 for training, 5% val, 10% test) or, with `split_file`, the one
+  a dataset_coco.json file gives (the Karpathy split: train + restval, val,
+  test; see karpathy_split). With "karpathy", "jsonl" or "csv", the
+  captions are `captions_file`'s and the images under `image_dir`
+  (caption_files.py); images the file gives no split are divided with
+  `val_fraction` and `test_fraction`.
+
+  `tokenizer` (a tokenizers.Tokenizer; the original's by default) cuts the
+  captions into words. With `base_vocab_file`, the vocabulary keeps that
+  file's words at their ids and appends the new ones (vocab_builder).
 
   Captions of more than max_caption_tokens tokens (start and end words
   included; 0: no limit) are dropped and reported.
@@ -196,15 +216,88 @@ def build(train_image_dir, val_image_dir, train_captions_file,
       or an image id is in both files.
     karpathy_split.SplitFileError: If the split file is malformed or puts
       an image in two splits.
+    vocab_builder.BaseVocabularyError: If base_vocab_file cannot be read.
     InputsChangedError: If output_dir holds shards of other inputs.
     dir_lock.LockError: If another builder uses output_dir.
-    ValueError: If the shard and thread counts do not fit.
+    ValueError: If the shard and thread counts or the fractions do not fit.
   """
   if parallelism not in PARALLELISM:
     raise ValueError("parallelism must be one of %s, got %r"
                      % (PARALLELISM, parallelism))
+  if input_format not in caption_files.INPUT_FORMATS:
+    raise ValueError("input_format must be one of %s, got %r"
+                     % (", ".join(caption_files.INPUT_FORMATS), input_format))
+  tokenizer = tokenizer or tokenizers.Tokenizer()
   shard_writer.check_shards_and_threads(num_threads, train_shards=train_shards,
                            val_shards=val_shards, test_shards=test_shards)
+  settings = dict(
+      train_shards=train_shards, val_shards=val_shards,
+      test_shards=test_shards, num_threads=num_threads,
+      start_word=start_word, end_word=end_word,
+      min_word_count=min_word_count,
+      max_caption_tokens=max_caption_tokens, input_format=input_format,
+      **tokenizer.description())
+  base_vocab = None
+  if base_vocab_file:
+    base_vocab = vocab_builder.read_base_vocab(base_vocab_file)
+    settings.update(base_vocab_file=os.path.abspath(base_vocab_file),
+                    base_vocab_sha256=_sha256(base_vocab_file))
+  process = lambda data, captions_file, image_dir, report, pool: (
+      captions_metadata.process_metadata(
+          data, captions_file, image_dir, start_word, end_word, report, pool,
+          max_caption_tokens, tokenizer))
+  if input_format == "mscoco":
+    if captions_file or image_dir:
+      raise ValueError(
+          "--captions_file and --image_dir are for --input_format karpathy, "
+          "jsonl or csv; MSCOCO's files are --train_captions_file, "
+          "--val_captions_file, --train_image_dir and --val_image_dir.")
+    load_splits, num_images, manifest = _mscoco_inputs(
+        train_image_dir, val_image_dir, train_captions_file,
+        val_captions_file, word_counts_output_file, split_file, settings,
+        process)
+  else:
+    if not captions_file or not image_dir:
+      raise ValueError("--input_format=%s reads --captions_file and takes "
+                       "the images from --image_dir: give both."
+                       % input_format)
+    caption_files.check_fractions(val_fraction, test_fraction)
+    loaded = caption_files.load(input_format, captions_file)
+    num_images = len(loaded.data["images"])
+    settings.update(val_fraction=val_fraction, test_fraction=test_fraction)
+    manifest = dict(
+        manifest_version=MANIFEST_VERSION,
+        captions_file=os.path.abspath(captions_file),
+        captions_sha256=_sha256(captions_file),
+        image_dir=os.path.abspath(image_dir),
+        word_counts_output_file=os.path.abspath(word_counts_output_file),
+        **settings)
+
+    def load_splits(report, pool):
+      dataset = process(loaded.data, captions_file, image_dir, report, pool)
+      report["images"] = [
+          {"image_id": image["id"], "file_name": image["file_name"],
+           "split": loaded.split_of[image["id"]]}
+          for image in loaded.data["images"]]
+      return caption_files.divide(dataset, loaded.split_of, val_fraction,
+                                  test_fraction)
+
+  parallelism = choose_parallelism(parallelism, num_images)
+  with dir_lock.DirectoryLock(output_dir, LOCK_FILENAME, log=log):
+    remove_leftovers(output_dir)
+    check_manifest(output_dir, manifest)
+    return _build_with_workers(
+        load_splits, output_dir, word_counts_output_file, train_shards,
+        val_shards, test_shards, min_word_count, num_threads, cache,
+        parallelism, dict(input_format=input_format, tokenizer=tokenizer,
+                          base_vocab=base_vocab, split_file=split_file))
+
+
+def _mscoco_inputs(train_image_dir, val_image_dir, train_captions_file,
+                   val_captions_file, word_counts_output_file, split_file,
+                   settings, process):
+  """MSCOCO's two files, loaded and checked: (load_splits(report, pool),
+  number of images, manifest)."""
   # Load and validate both files before anything is written or started.
   captions = [
       (captions_metadata.load_captions_json(captions_file), captions_file,
@@ -221,33 +314,34 @@ def build(train_image_dir, val_image_dir, train_captions_file,
         "would name two images." % (len(in_both), train_captions_file,
                                     val_captions_file, in_both[:10]))
   num_images = sum(len(data["images"]) for data, _, _ in captions)
-  parallelism = choose_parallelism(parallelism, num_images)
   manifest = make_manifest(
       train_captions_file, val_captions_file, train_image_dir, val_image_dir,
-      word_counts_output_file, dict(
-          train_shards=train_shards, val_shards=val_shards,
-          test_shards=test_shards, num_threads=num_threads,
-          start_word=start_word, end_word=end_word,
-          min_word_count=min_word_count,
-          max_caption_tokens=max_caption_tokens))
+      word_counts_output_file, settings)
   if split_file:
     # Only then: outputs of the original split keep their manifest.
     manifest.update(split_file=os.path.abspath(split_file),
                     split_file_sha256=_sha256(split_file))
-  with dir_lock.DirectoryLock(output_dir, LOCK_FILENAME, log=log):
-    remove_leftovers(output_dir)
-    check_manifest(output_dir, manifest)
-    return _build_with_workers(captions, output_dir, word_counts_output_file,
-                               train_shards, val_shards, test_shards,
-                               start_word, end_word, min_word_count,
-                               num_threads, cache, parallelism,
-                               max_caption_tokens, split)
+
+  def load_splits(report, pool):
+    mscoco_train_dataset, mscoco_val_dataset = [
+        process(data, captions_file, image_dir, report, pool)
+        for data, captions_file, image_dir in captions]
+    if split is None:
+      # The original im2txt split: train2014 + 85% of val2014 / 5% / 10%.
+      val_train, val_dataset, test_dataset = (
+          captions_metadata.split_val_images(mscoco_val_dataset))
+      return mscoco_train_dataset + val_train, val_dataset, test_dataset
+    report["split_merged_entries"] = split[2]
+    return karpathy_split.assign(
+        mscoco_train_dataset + mscoco_val_dataset, split[0], split[1],
+        report)
+
+  return load_splits, num_images, manifest
 
 
-def _build_with_workers(captions, output_dir, word_counts_output_file,
-                        train_shards, val_shards, test_shards, start_word,
-                        end_word, min_word_count, num_threads, cache,
-                        parallelism, max_caption_tokens, split=None):
+def _build_with_workers(load_splits, output_dir, word_counts_output_file,
+                        train_shards, val_shards, test_shards, min_word_count,
+                        num_threads, cache, parallelism, options):
   """_build with its worker processes (or threads), shut down after."""
   # More processes than processors would only add start-up work; the
   # workers' record ranges (and so the shards) still follow num_threads.
@@ -259,45 +353,38 @@ def _build_with_workers(captions, output_dir, word_counts_output_file,
   else:
     log("Workers: %d threads." % num_threads)
   try:
-    return _build(captions, output_dir, word_counts_output_file, train_shards,
-                  val_shards, test_shards, start_word, end_word,
-                  min_word_count, num_threads, cache, pool,
-                  max_caption_tokens, split)
+    return _build(load_splits, output_dir, word_counts_output_file,
+                  train_shards, val_shards, test_shards, min_word_count,
+                  num_threads, cache, pool, options)
   finally:
     if pool is not None:
       pool.shutdown(cancel_futures=True)
 
 
-def _build(captions, output_dir, word_counts_output_file, train_shards,
-           val_shards, test_shards, start_word, end_word, min_word_count,
-           num_threads, cache, pool, max_caption_tokens, split=None):
-  """build() on the loaded captions files, with its worker pool (None:
-  threads) and the loaded split file (None: the original's split)."""
+def _build(load_splits, output_dir, word_counts_output_file, train_shards,
+           val_shards, test_shards, min_word_count, num_threads, cache, pool,
+           options):
+  """build() on loaded captions: load_splits(report, pool) gives the
+  (train, val, test) image lists; pool is the worker pool (None: threads);
+  options: input_format, tokenizer, base_vocab, split_file."""
   report = collections.defaultdict(list)
-  mscoco_train_dataset, mscoco_val_dataset = [
-      captions_metadata.process_metadata(data, captions_file, image_dir,
-                                         start_word, end_word, report, pool,
-                                         max_caption_tokens)
-      for data, captions_file, image_dir in captions]
-
-  if split is None:
-    # The original im2txt split: train2014 + 85% of val2014 / 5% / 10%.
-    val_train, val_dataset, test_dataset = captions_metadata.split_val_images(
-        mscoco_val_dataset)
-    train_dataset = mscoco_train_dataset + val_train
-  else:
-    train_dataset, val_dataset, test_dataset = karpathy_split.assign(
-        mscoco_train_dataset + mscoco_val_dataset, split[0], split[1],
-        report)
+  train_dataset, val_dataset, test_dataset = load_splits(report, pool)
+  split = options["split_file"]
+  own_format = options["input_format"] != "mscoco"
 
   file_io.makedirs(output_dir)
 
   # Vocabulary from the training captions only.
   log("Creating vocabulary.")
   word_counts, total_words = vocab_builder.create_vocab(
-      (c for image in train_dataset for c in image.captions), min_word_count)
+      (c for image in train_dataset for c in image.captions), min_word_count,
+      options["base_vocab"])
   log("Total words: %d" % total_words)
   log("Words in vocabulary: %d" % len(word_counts))
+  if options["base_vocab"] is not None:
+    log("Kept the %d words of the base vocabulary at their ids and appended "
+        "%d new words." % (len(options["base_vocab"]),
+                           len(word_counts) - len(options["base_vocab"])))
   vocab_dir = os.path.dirname(word_counts_output_file)
   if vocab_dir:
     file_io.makedirs(vocab_dir)
@@ -340,6 +427,16 @@ def _build(captions, output_dir, word_counts_output_file, train_shards,
       "not_in_split_file": report["not_in_split_file"],
       "split_images_not_found": report["split_images_not_found"],
   }
+  tokenizer = options["tokenizer"]
+  if own_format or not tokenizer.is_default():
+    # Only then: MSCOCO's default report stays the original's.
+    result.update(tokenizer.description())
+  if own_format:
+    result.update(input_format=options["input_format"],
+                  split="the file's splits; the rest divided by fractions",
+                  images=report["images"])
+  if options["base_vocab"] is not None:
+    result["vocabulary"]["base_words"] = len(options["base_vocab"])
   file_io.write_atomically(os.path.join(output_dir, REPORT_FILENAME),
                     json.dumps(result, indent=2, sort_keys=True,
                                ensure_ascii=False).encode("utf-8"))
@@ -364,13 +461,15 @@ def _build(captions, output_dir, word_counts_output_file, train_shards,
   if report["images_without_captions"]:
     log("%d images have no caption and were left out" %
          len(report["images_without_captions"]))
-  if split is not None:
-    log("Split from the split file: %s" % ", ".join(
-        "%s %d images" % (name, len(dataset)) for name, dataset in (
-            ("train", train_dataset), ("val", val_dataset),
-            ("test", test_dataset))))
-    if split[2]:
-      log("%d repeated entries of the split file merged" % split[2])
+  if split or own_format:
+    log("Split from the %s: %s" % (
+        "captions file" if own_format else "split file", ", ".join(
+            "%s %d images" % (name, len(dataset)) for name, dataset in (
+                ("train", train_dataset), ("val", val_dataset),
+                ("test", test_dataset)))))
+  if report["split_merged_entries"]:
+    log("%d repeated entries of the split file merged"
+        % report["split_merged_entries"])
   if report["not_in_split_file"]:
     log("%d images of the captions files are not in the split file and "
         "were left out" % len(report["not_in_split_file"]))

@@ -36,6 +36,7 @@ import re
 
 from nltk.tokenize import destructive
 
+from im2txt.common import file_io
 from im2txt.data import schema
 
 
@@ -68,6 +69,11 @@ def _stdlib_patterns(tokenizer):
 
 # word_tokenize(text, preserve_line=True) is this tokenizer's tokenize(text).
 _TOKENIZER = _stdlib_patterns(destructive.NLTKWordTokenizer())
+
+
+def tokenize(text):
+  """Penn Treebank tokens of `text` as it is (no lowercasing)."""
+  return _TOKENIZER.tokenize(text)
 
 
 def process_caption(caption, start_word=schema.START_WORD,
@@ -121,18 +127,59 @@ def count_words(tokenized_captions):
   return counter
 
 
-def create_vocab(tokenized_captions, min_word_count=4):
+class BaseVocabularyError(ValueError):
+  """A base vocabulary file cannot be read as a word_counts.txt."""
+
+
+def read_base_vocab(path):
+  """The (word, count) lines of a word_counts.txt, in order.
+
+  Raises:
+    BaseVocabularyError: Naming the file and line, if it is missing or a
+      line is not "<word> <count>" or repeats a word.
+  """
+  try:
+    text = file_io.read_bytes(path).decode("utf-8")
+  except FileNotFoundError:
+    raise BaseVocabularyError("%s: base vocabulary file not found" % path)
+  except UnicodeDecodeError as e:
+    raise BaseVocabularyError("%s: not UTF-8 text (%s)" % (path, e))
+  pairs, seen = [], set()
+  for number, line in enumerate(text.split("\n"), start=1):
+    if not line.strip() and number == len(text.split("\n")):
+      continue  # A trailing newline.
+    fields = line.split()
+    if len(fields) != 2 or not fields[1].isdigit():
+      raise BaseVocabularyError(
+          "%s: line %d is %.100r, not \"<word> <count>\" as build_mscoco_data "
+          "writes word_counts.txt" % (path, number, line))
+    if fields[0] in seen:
+      raise BaseVocabularyError("%s: line %d repeats the word %r"
+                                % (path, number, fields[0]))
+    seen.add(fields[0])
+    pairs.append((fields[0], int(fields[1])))
+  return pairs
+
+
+def create_vocab(tokenized_captions, min_word_count=4, base_vocab=None):
   """Builds the vocabulary of a list of tokenized captions.
 
   Args:
     tokenized_captions: An iterable of token lists (training captions).
     min_word_count: Minimum count for a word to get its own id.
+    base_vocab: Optional (word, count) pairs of an earlier vocabulary
+      (read_base_vocab): they stay first, at their ids and with their
+      lines unchanged, and only the words they lack are added, in the usual
+      order, so that a model of the base vocabulary can be extended.
 
   Returns:
     (WordCounts, total number of distinct words)
   """
   counter = count_words(tokenized_captions)
-  kept = [x for x in counter.items() if x[1] >= min_word_count]
+  base_vocab = list(base_vocab or [])
+  known = set(word for word, _ in base_vocab)
+  kept = [x for x in counter.items()
+          if x[1] >= min_word_count and x[0] not in known]
   # Stable sort: equal counts keep their first-appearance order.
   kept.sort(key=lambda x: x[1], reverse=True)
-  return WordCounts(kept), len(counter)
+  return WordCounts(base_vocab + kept), len(counter)
