@@ -177,6 +177,13 @@ class ModelConfig(_ConfigBase):
     # (input and output of the cell, training mode only).
     self.lstm_dropout_keep_prob = 0.7
 
+    # How the training captions were cut into words (im2txt/data/
+    # tokenizers.py): train copies them from the builder's manifest beside
+    # the records, and evaluation scores captions the same way.
+    self.caption_tokenizer = "nltk"
+    self.caption_lowercase = True
+    self.caption_normalization = "NFC"
+
 
 class TrainingConfig(_ConfigBase):
   """Wrapper class for training hyperparameters."""

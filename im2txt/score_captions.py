@@ -76,10 +76,14 @@ def main(unused_argv):
     else:
       references = caption_metrics.references_from_records(
           FLAGS.reference_file_pattern)
+    # Captions of the builder's other tokenizers are scored on their words.
+    tokenizer = caption_metrics.scoring_tokenizer(
+        FLAGS.reference_file_pattern)
     models = []
     for results_file, results in zip(FLAGS.results_file, all_results):
       try:
-        scores = caption_metrics.score(results, references, FLAGS.metrics)
+        scores = caption_metrics.score(results, references, FLAGS.metrics,
+                                       tokenizer.scored_on_tokens)
       except caption_metrics.MetricsError as e:
         raise caption_metrics.MetricsError("%s: %s" % (results_file, e))
       models.append({"results_file": results_file,
@@ -89,12 +93,15 @@ def main(unused_argv):
   names = [os.path.basename(m["results_file"]) for m in models]
   if len(set(names)) < len(names):  # Same file names in other folders.
     names = [m["results_file"] for m in models]
+  scoring = caption_metrics.describe_scoring(tokenizer)
+  print("Captions %s." % scoring)
   print(caption_metrics.format_table(collections.OrderedDict(
       ("%s (%d images)" % (name, m["num_images"]), m["scores"])
       for name, m in zip(names, models))))
   if FLAGS.output_file:
     file_io.write_atomically(FLAGS.output_file, json.dumps(
-        {"models": models}, indent=2, sort_keys=True).encode("utf-8"))
+        {"models": models, "scoring": scoring}, indent=2,
+        sort_keys=True).encode("utf-8"))
 
 
 def run():

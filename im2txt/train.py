@@ -259,6 +259,12 @@ def main(unused_argv):
     preflight.check_vocab_size(
         features or model_config.input_file_pattern, model_config.vocab_size,
         features=bool(features))
+    if not features:
+      preflight.adopt_data_tokenizer(model_config,
+                                     model_config.input_file_pattern)
+    else:
+      # Feature shards record no tokenizer: the run keeps train_dir's.
+      preflight.adopt_saved_tokenizer(model_config, train_dir)
     # Before train_dir is touched: parameter servers that are not there,
     # or not TensorFlow servers, and a port that is taken end the run here.
     master = roles.connect(settings, task)

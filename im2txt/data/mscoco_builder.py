@@ -125,6 +125,18 @@ def check_manifest(output_dir, manifest):
                                             sort_keys=True))
 
 
+def recorded_tokenizer(records_file):
+  """The tokenizers.Tokenizer the builder recorded for the records in
+  `records_file`'s folder, or None when no manifest is there (records of
+  another writer)."""
+  path = file_io.join(file_io.dirname(records_file),
+                      shard_writer.STATE_DIRNAME, MANIFEST_FILENAME)
+  if not file_io.exists(path):
+    return None
+  return tokenizers.from_description(json.loads(file_io.read_text(path)),
+                                     path)
+
+
 def remove_leftovers(output_dir):
   """Deletes the temporary files of killed runs; returns how many."""
   state_dir = file_io.join(output_dir, shard_writer.STATE_DIRNAME)

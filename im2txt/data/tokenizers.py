@@ -32,8 +32,9 @@ A Tokenizer's ``description()`` is what the builder records in its
 manifest and build report and what ``train`` copies into model_config.json
 (``caption_tokenizer``, ``caption_lowercase``, ``caption_normalization``),
 so that scoring uses the same: captions of the ``nltk`` tokenizer are
-scored as coco-caption scores them (its PTB tokenizer, which drops
-characters outside ASCII), those of the others on their own tokens.
+scored as coco-caption scores them (through its PTB tokenizer), those of
+the others on their own words, which the PTB tokenizer's English rules
+would re-cut (caption_metrics.score).
 """
 
 import collections
@@ -122,7 +123,7 @@ class Tokenizer(collections.namedtuple("Tokenizer", ["name", "lowercase"])):
   @property
   def scored_on_tokens(self):
     """Whether caption metrics score this tokenizer's words as they are
-    (coco-caption's PTB tokenizer keeps only ASCII)."""
+    instead of through coco-caption's PTB tokenizer."""
     return self.name != "nltk"
 
 

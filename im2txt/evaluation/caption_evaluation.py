@@ -69,9 +69,13 @@ class CaptionEvaluator(object):
         of the split cannot be read.
       vocabulary.VocabularyFileError: If the vocabulary cannot be read.
       vocabulary.VocabularyMismatchError: If it is larger than the model's.
+      tokenizers.TokenizerMismatchError: If the split's captions were cut
+        into words another way than the model's training captions.
       ValueError: If the split has no images.
     """
     self.metrics = caption_metrics.check_metrics(list(metrics))
+    self.tokenizer = caption_metrics.scoring_tokenizer(
+        input_file_pattern, model_config, "The evaluated model")
     self.vocab = captioner.load_vocabulary(vocab_file, model_config,
                                             "the evaluated model")
     try:
@@ -128,10 +132,12 @@ class CaptionEvaluator(object):
     for name, problem in failures:
       tf.logging.warning("Caption metrics: %s: %s (skipped)", name, problem)
     captions = {r["image_id"]: r["caption"] for r in results}
-    scores = caption_metrics.score(captions, self.references, self.metrics)
+    scores = caption_metrics.score(captions, self.references, self.metrics,
+                                   self.tokenizer.scored_on_tokens)
     tf.logging.info(
-        "Caption metrics at global step %d on %d images (%.1f s): %s",
+        "Caption metrics at global step %d on %d images (%.1f s, %s): %s",
         global_step, len(captions), time.time() - start,
+        caption_metrics.describe_scoring(self.tokenizer),
         ", ".join("%s %.4f" % (m, scores[m]) for m in self.metrics))
 
     if summary_writer is not None:

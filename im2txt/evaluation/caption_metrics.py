@@ -41,8 +41,10 @@ import im2txt  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
+from im2txt.data import mscoco_builder
 from im2txt.data import records
 from im2txt.data import schema
+from im2txt.data import tokenizers
 
 METRICS = ("Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4", "METEOR", "ROUGE_L",
            "CIDEr")
@@ -122,6 +124,39 @@ def references_from_records(file_pattern, start_word=schema.START_WORD,
   return dict(references)
 
 
+def scoring_tokenizer(file_pattern, model_config=None, model_source=""):
+  """The tokenizers.Tokenizer that cut the captions being scored: the one
+  the builder recorded beside the records of `file_pattern` (checked
+  against model_config's when both are there), else model_config's, else
+  the original's. Its `scored_on_tokens` is score()'s `on_tokens`.
+
+  Raises:
+    tokenizers.TokenizerMismatchError: If the model was trained on captions
+      cut another way than the records'.
+  """
+  from im2txt.ops import inputs  # pylint: disable=g-import-not-at-top
+  recorded = None
+  if file_pattern:
+    recorded = mscoco_builder.recorded_tokenizer(
+        inputs.match_input_files(file_pattern)[0])
+  if model_config is None:
+    return recorded or tokenizers.Tokenizer()
+  model_tokenizer = tokenizers.from_description(model_config.to_dict(),
+                                                model_source)
+  if recorded is not None:
+    tokenizers.check_same(model_tokenizer, model_source, recorded,
+                          "the records %s" % file_pattern)
+  return model_tokenizer
+
+
+def describe_scoring(tokenizer):
+  """A line for reports: how the captions' words were compared."""
+  if tokenizer.scored_on_tokens:
+    return ("scored on the words of the %s tokenizer, not re-cut by "
+            "coco-caption's PTB tokenizer" % tokenizer.name)
+  return "scored after coco-caption's PTB tokenizer"
+
+
 def _scorers(metrics):
   # Imported here: pycocoevalcap is only needed when scoring.
   from pycocoevalcap.bleu.bleu import Bleu  # pylint: disable=g-import-not-at-top
@@ -172,7 +207,7 @@ def one_line(text):
   return _LINE_BREAKS.sub(" ", text)
 
 
-def score(results, references, metrics=METRICS):
+def score(results, references, metrics=METRICS, on_tokens=False):
   """Scores captions against references.
 
   Line breaks of any kind inside a caption or reference count as spaces
@@ -182,6 +217,13 @@ def score(results, references, metrics=METRICS):
     results: A dict image_id -> caption (one candidate per image).
     references: A dict image_id -> list of reference captions.
     metrics: Names from METRICS.
+    on_tokens: Score the space-separated words as they are instead of
+      through coco-caption's PTB tokenizer: for captions of the builder's
+      whitespace and character tokenizers (other languages). The PTB
+      tokenizer would cut them by English rules: it does not split text
+      without spaces (Chinese), drops the punctuation it knows, and under a
+      Java whose default charset is not UTF-8 loses every character
+      outside ASCII.
 
   Returns:
     A dict metric name -> corpus-level score, for the requested metrics.
@@ -197,16 +239,22 @@ def score(results, references, metrics=METRICS):
   if missing:
     raise MetricsError("%d captioned images have no reference captions (e.g. "
                        "image_id %s)" % (len(missing), missing[:5]))
-  if shutil.which("java") is None:
-    raise MetricsError("The PTB tokenizer of the caption evaluation needs "
-                       "java on PATH (apt-get install default-jre-headless)")
-  from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer  # pylint: disable=g-import-not-at-top
-  tokenizer = PTBTokenizer()
   ids = sorted(results)
-  gts = tokenizer.tokenize(
-      {i: [{"caption": one_line(c)} for c in references[i]] for i in ids})
-  res = tokenizer.tokenize({i: [{"caption": one_line(results[i])}]
-                            for i in ids})
+  if on_tokens:
+    words = lambda text: " ".join(text.split())
+    gts = {i: [words(c) for c in references[i]] for i in ids}
+    res = {i: [words(results[i])] for i in ids}
+  else:
+    if shutil.which("java") is None:
+      raise MetricsError("The PTB tokenizer of the caption evaluation needs "
+                         "java on PATH (apt-get install "
+                         "default-jre-headless)")
+    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer  # pylint: disable=g-import-not-at-top
+    tokenizer = PTBTokenizer()
+    gts = tokenizer.tokenize(
+        {i: [{"caption": one_line(c)} for c in references[i]] for i in ids})
+    res = tokenizer.tokenize({i: [{"caption": one_line(results[i])}]
+                              for i in ids})
   scores = {}
   for scorer, names in _scorers(metrics):
     # BLEU prints its n-gram counts to stdout; keep a command's output clean.

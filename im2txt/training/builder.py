@@ -43,6 +43,7 @@ from im2txt.training import model_deploy
 from im2txt.training import self_critical as self_critical_lib
 from im2txt import show_and_tell_model
 from im2txt.data import records
+from im2txt.data import tokenizers
 from im2txt.ops import feature_inputs
 from im2txt.ops import image_embedding
 from im2txt.ops import inputs as input_ops
@@ -347,9 +348,13 @@ def check_train_dir(train_dir, model_config):
   """
   saved = configuration.load_model_config(train_dir)
   if saved is not None:
-    configuration.check_compatible(
-        saved, model_config,
-        file_io.join(train_dir, configuration.MODEL_CONFIG_FILENAME))
+    source = file_io.join(train_dir, configuration.MODEL_CONFIG_FILENAME)
+    configuration.check_compatible(saved, model_config, source)
+    tokenizers.check_same(
+        tokenizers.from_description(saved.to_dict(), source),
+        "The model in %s" % train_dir,
+        tokenizers.from_description(model_config.to_dict(), "this run"),
+        "this run's records")
   latest = tf.train.latest_checkpoint(train_dir)
   if latest:
     legacy_checkpoints.check_current(latest)

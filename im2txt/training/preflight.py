@@ -26,13 +26,18 @@ file and says what to do, before any graph is built or step is run:
 * the Inception v3 checkpoint holds every encoder variable with the right
   shape (checkpoints.check_has_variables, CheckpointMismatchError);
 * cached features were computed by the encoder that training restores, at
-  the model's image size (FeatureMismatchError).
+  the model's image size (FeatureMismatchError);
+* the records were cut into words as the model config says
+  (adopt_data_tokenizer, tokenizers.TokenizerMismatchError).
 """
 
+from im2txt import configuration
 from im2txt.common import file_io
 from im2txt.data import feature_records
+from im2txt.data import mscoco_builder
 from im2txt.data import records
 from im2txt.data import schema
+from im2txt.data import tokenizers
 from im2txt.inference_utils import vocabulary
 from im2txt.ops import feature_inputs
 from im2txt.ops import inputs as input_ops
@@ -135,6 +140,39 @@ def check_ids_fit(ids, vocab_size, path, index):
         "%s (record %d) has word id %d, outside the model's vocab_size %d. "
         "The records were built with a larger vocabulary; set vocab_size "
         "to at least %d." % (path, index, max(ids), vocab_size, max(ids) + 1))
+
+
+def adopt_data_tokenizer(model_config, file_pattern):
+  """Gives model_config the tokenizer the builder recorded beside the
+  training records (so that model_config.json carries it to evaluation and
+  captioning); returns it, or None when the records have no manifest.
+
+  Raises:
+    input_ops.NoInputFilesError: If the pattern matches nothing.
+    tokenizers.TokenizerMismatchError: If the model config names another
+      tokenizer than the original's and the records were cut by a third.
+  """
+  files = input_ops.match_input_files(file_pattern)
+  recorded = mscoco_builder.recorded_tokenizer(files[0])
+  if recorded is None:
+    return None
+  configured = tokenizers.from_description(model_config.to_dict(),
+                                           "The model config")
+  if not configured.is_default():
+    tokenizers.check_same(configured, "The model config", recorded,
+                          "the records %s" % file_pattern)
+  for key, value in recorded.description().items():
+    setattr(model_config, key, value)
+  return recorded
+
+
+def adopt_saved_tokenizer(model_config, train_dir):
+  """Gives model_config the tokenizer of the model config saved in
+  train_dir, if there is one."""
+  saved = configuration.load_model_config(train_dir)
+  if saved is not None:
+    for key in tokenizers.Tokenizer().description():
+      setattr(model_config, key, getattr(saved, key))
 
 
 def check_features_match_encoder(file_pattern, encoder_checkpoint,
