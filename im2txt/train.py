@@ -84,6 +84,19 @@ def define_flags():
       "Path to a pretrained inception_v3 checkpoint, used only "
       "when train_dir has no checkpoint yet. Empty: the encoder "
       "starts from random weights (with a warning).")
+  flags.DEFINE_string(
+      "extend_checkpoint", "",
+      "Start a new train_dir from this checkpoint (or the latest in this "
+      "folder; its model_config.json beside it) of a smaller vocabulary "
+      "that this run's extends (build_mscoco_data --base_vocab_file): "
+      "its variables are restored, the old words' embedding and logits "
+      "rows at their ids, the new words' rows initialised; global step "
+      "and optimizer slots start again. Used only when train_dir has no "
+      "checkpoint; instead of --inception_checkpoint_file.")
+  flags.DEFINE_string(
+      "extend_vocab_file", "",
+      "With --extend_checkpoint: the checkpoint's word_counts.txt "
+      "(default: the --base_vocab_file the records were built with).")
   flags.DEFINE_boolean("train_inception", False,
                        "Whether to train the Inception v3 submodel variables "
                        "(phase 2).")
@@ -183,6 +196,8 @@ TrainSettings = collections.namedtuple("TrainSettings", [
     "input_file_pattern",
     "train_dir",
     "inception_checkpoint_file",
+    "extend_checkpoint",
+    "extend_vocab_file",
     "train_inception",
     "recompute_encoder",
     "scheduled_sampling",

@@ -31,12 +31,12 @@ temporary files left by a killed run are removed by the next one.
 """
 
 import collections
-import hashlib
 import json
 import os
 
 from im2txt.common import dir_lock
 from im2txt.common import file_io
+from im2txt.data import build_manifest
 from im2txt.data import caption_files
 from im2txt.data import captions_metadata
 from im2txt.data import image_checks
@@ -48,106 +48,12 @@ from im2txt.data import vocab_builder
 from im2txt.data.captions_metadata import log
 
 REPORT_FILENAME = "build_report.json"
-MANIFEST_FILENAME = "manifest.json"  # In shard_writer.STATE_DIRNAME.
 LOCK_FILENAME = ".build_mscoco_data.lock"
-# The manifest's layout; a change of the output format bumps it.
-MANIFEST_VERSION = 1
-# Settings added to the manifest since version 1, at the value every
-# earlier build had.
-MANIFEST_DEFAULTS = dict(tokenizers.Tokenizer().description(),
-                         input_format="mscoco")
+# What build() raises when output_dir holds shards of other inputs.
+InputsChangedError = build_manifest.InputsChangedError
+MANIFEST_FILENAME = build_manifest.MANIFEST_FILENAME
 
 
-class InputsChangedError(ValueError):
-  """output_dir holds shards of other inputs or settings than this run's."""
-
-
-def _sha256(path):
-  digest = hashlib.sha256()
-  digest.update(file_io.read_bytes(path))
-  return digest.hexdigest()
-
-
-def make_manifest(train_captions_file, val_captions_file, train_image_dir,
-                  val_image_dir, word_counts_output_file, settings):
-  """The inputs and settings that decide the output, as a dict."""
-  manifest = {
-      "manifest_version": MANIFEST_VERSION,
-      "train_captions_file": os.path.abspath(train_captions_file),
-      "train_captions_sha256": _sha256(train_captions_file),
-      "val_captions_file": os.path.abspath(val_captions_file),
-      "val_captions_sha256": _sha256(val_captions_file),
-      "train_image_dir": os.path.abspath(train_image_dir),
-      "val_image_dir": os.path.abspath(val_image_dir),
-      "word_counts_output_file": os.path.abspath(word_counts_output_file),
-  }
-  manifest.update(settings)
-  return manifest
-
-
-def check_manifest(output_dir, manifest):
-  """Records the manifest of a new output_dir, or checks a rerun's.
-
-  Raises:
-    InputsChangedError: If output_dir holds shards of other inputs or
-      settings (named in the message, with how to start over), or shards
-      without a manifest.
-  """
-  state_dir = file_io.join(output_dir, shard_writer.STATE_DIRNAME)
-  path = file_io.join(state_dir, MANIFEST_FILENAME)
-  start_over = (
-      "To start over, delete %s (the shards, %s and word_counts.txt) or "
-      "give a new --output_dir." % (output_dir, shard_writer.STATE_DIRNAME))
-  if file_io.exists(path):
-    saved = json.loads(file_io.read_text(path))
-    # Manifests of older versions lack the settings added since, which
-    # then had their default value.
-    for key, value in MANIFEST_DEFAULTS.items():
-      saved.setdefault(key, value)
-    changed = ["%s: was %r, now %r" % (k, saved.get(k), manifest.get(k))
-               for k in sorted(set(saved) | set(manifest))
-               if saved.get(k) != manifest.get(k)]
-    if changed:
-      raise InputsChangedError(
-          "%s holds shards built from other inputs or settings (%s). Its "
-          "complete shards would be kept and disagree with a new "
-          "vocabulary. %s" % (output_dir, "; ".join(changed), start_over))
-    log("Rerun with the same inputs: complete shards in %s are kept."
-        % output_dir)
-    return
-  if file_io.glob(file_io.join(state_dir, "*.json")):
-    raise InputsChangedError(
-        "%s holds shards whose inputs were not recorded (no %s), so they "
-        "cannot be checked against this run. %s"
-        % (output_dir, path, start_over))
-  file_io.makedirs(state_dir)
-  file_io.write_atomically(path, json.dumps(manifest, indent=2,
-                                            sort_keys=True))
-
-
-def recorded_tokenizer(records_file):
-  """The tokenizers.Tokenizer the builder recorded for the records in
-  `records_file`'s folder, or None when no manifest is there (records of
-  another writer)."""
-  path = file_io.join(file_io.dirname(records_file),
-                      shard_writer.STATE_DIRNAME, MANIFEST_FILENAME)
-  if not file_io.exists(path):
-    return None
-  return tokenizers.from_description(json.loads(file_io.read_text(path)),
-                                     path)
-
-
-def remove_leftovers(output_dir):
-  """Deletes the temporary files of killed runs; returns how many."""
-  state_dir = file_io.join(output_dir, shard_writer.STATE_DIRNAME)
-  leftovers = (file_io.glob(file_io.join(output_dir, "*.tmp-*")) +
-               file_io.glob(file_io.join(state_dir, "*.tmp-*")))
-  for path in leftovers:
-    file_io.remove(path)
-  if leftovers:
-    log("Removed %d temporary files left by an interrupted run: %s"
-        % (len(leftovers), ", ".join(leftovers[:5])))
-  return len(leftovers)
 # How the workers run (see build()).
 PARALLELISM = ("auto", "processes", "threads")
 
@@ -253,7 +159,7 @@ def build(train_image_dir, val_image_dir, train_captions_file,
   if base_vocab_file:
     base_vocab = vocab_builder.read_base_vocab(base_vocab_file)
     settings.update(base_vocab_file=os.path.abspath(base_vocab_file),
-                    base_vocab_sha256=_sha256(base_vocab_file))
+                    base_vocab_sha256=build_manifest.sha256(base_vocab_file))
   process = lambda data, captions_file, image_dir, report, pool: (
       captions_metadata.process_metadata(
           data, captions_file, image_dir, start_word, end_word, report, pool,
@@ -278,9 +184,9 @@ def build(train_image_dir, val_image_dir, train_captions_file,
     num_images = len(loaded.data["images"])
     settings.update(val_fraction=val_fraction, test_fraction=test_fraction)
     manifest = dict(
-        manifest_version=MANIFEST_VERSION,
+        manifest_version=build_manifest.MANIFEST_VERSION,
         captions_file=os.path.abspath(captions_file),
-        captions_sha256=_sha256(captions_file),
+        captions_sha256=build_manifest.sha256(captions_file),
         image_dir=os.path.abspath(image_dir),
         word_counts_output_file=os.path.abspath(word_counts_output_file),
         **settings)
@@ -296,8 +202,8 @@ def build(train_image_dir, val_image_dir, train_captions_file,
 
   parallelism = choose_parallelism(parallelism, num_images)
   with dir_lock.DirectoryLock(output_dir, LOCK_FILENAME, log=log):
-    remove_leftovers(output_dir)
-    check_manifest(output_dir, manifest)
+    build_manifest.remove_leftovers(output_dir)
+    build_manifest.check_manifest(output_dir, manifest)
     return _build_with_workers(
         load_splits, output_dir, word_counts_output_file, train_shards,
         val_shards, test_shards, min_word_count, num_threads, cache,
@@ -326,13 +232,13 @@ def _mscoco_inputs(train_image_dir, val_image_dir, train_captions_file,
         "would name two images." % (len(in_both), train_captions_file,
                                     val_captions_file, in_both[:10]))
   num_images = sum(len(data["images"]) for data, _, _ in captions)
-  manifest = make_manifest(
+  manifest = build_manifest.make_manifest(
       train_captions_file, val_captions_file, train_image_dir, val_image_dir,
       word_counts_output_file, settings)
   if split_file:
     # Only then: outputs of the original split keep their manifest.
     manifest.update(split_file=os.path.abspath(split_file),
-                    split_file_sha256=_sha256(split_file))
+                    split_file_sha256=build_manifest.sha256(split_file))
 
   def load_splits(report, pool):
     mscoco_train_dataset, mscoco_val_dataset = [

@@ -41,7 +41,7 @@ import im2txt  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
-from im2txt.data import mscoco_builder
+from im2txt.data import build_manifest
 from im2txt.data import records
 from im2txt.data import schema
 from im2txt.data import tokenizers
@@ -137,7 +137,7 @@ def scoring_tokenizer(file_pattern, model_config=None, model_source=""):
   from im2txt.ops import inputs  # pylint: disable=g-import-not-at-top
   recorded = None
   if file_pattern:
-    recorded = mscoco_builder.recorded_tokenizer(
+    recorded = build_manifest.recorded_tokenizer(
         inputs.match_input_files(file_pattern)[0])
   if model_config is None:
     return recorded or tokenizers.Tokenizer()

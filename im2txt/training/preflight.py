@@ -34,7 +34,7 @@ file and says what to do, before any graph is built or step is run:
 from im2txt import configuration
 from im2txt.common import file_io
 from im2txt.data import feature_records
-from im2txt.data import mscoco_builder
+from im2txt.data import build_manifest
 from im2txt.data import records
 from im2txt.data import schema
 from im2txt.data import tokenizers
@@ -153,7 +153,7 @@ def adopt_data_tokenizer(model_config, file_pattern):
       tokenizer than the original's and the records were cut by a third.
   """
   files = input_ops.match_input_files(file_pattern)
-  recorded = mscoco_builder.recorded_tokenizer(files[0])
+  recorded = build_manifest.recorded_tokenizer(files[0])
   if recorded is None:
     return None
   configured = tokenizers.from_description(model_config.to_dict(),

@@ -41,8 +41,10 @@ import tensorflow.compat.v1 as tf
 
 from im2txt import configuration
 from im2txt.common import checkpoints
+from im2txt.data import build_manifest
 from im2txt.data import schema
 from im2txt.inference_utils import vocabulary
+from im2txt.ops import inputs as input_ops
 from im2txt.training import builder
 from im2txt.training import cluster
 from im2txt.training import guarded_saver
@@ -50,6 +52,7 @@ from im2txt.training import model_deploy
 from im2txt.training import preflight
 from im2txt.training import recompute
 from im2txt.training import self_critical
+from im2txt.training import vocabulary_extension
 from im2txt.training import loop
 
 
@@ -257,6 +260,32 @@ def _run(settings, built, train_dir, init_fn, task, deploy, master,
              on_ready=on_ready)
 
 
+def _run_vocab_file(settings, features):
+  """This run's word_counts.txt: beside its records, or --vocab_file."""
+  vocab_file = settings.vocab_file or preflight.vocab_file_beside(
+      features or settings.input_file_pattern, features=bool(features))
+  if not vocab_file:
+    raise ValueError("--extend_checkpoint needs this run's vocabulary: no "
+                     "word_counts.txt beside the records; pass --vocab_file.")
+  return vocab_file
+
+
+def _extended_vocab_file(settings, features):
+  """The extended checkpoint's word_counts.txt: --extend_vocab_file, else
+  the base vocabulary the records were built from."""
+  if settings.extend_vocab_file:
+    return settings.extend_vocab_file
+  recorded = None
+  if not features:
+    recorded = build_manifest.recorded_manifest(
+        input_ops.match_input_files(settings.input_file_pattern)[0])
+  if not recorded or not recorded[0].get("base_vocab_file"):
+    raise ValueError(
+        "--extend_checkpoint needs the checkpoint's vocabulary: the records "
+        "were not built with --base_vocab_file; pass --extend_vocab_file.")
+  return recorded[0]["base_vocab_file"]
+
+
 def train_chief(settings, train_dir, model_config, training_config, features,
                 task, deploy, sync, master):
   """The chief (or the only process), once the flags are checked, the
@@ -287,8 +316,22 @@ def train_chief(settings, train_dir, model_config, training_config, features,
           step, settings.number_of_steps)
       return
 
-  _warn_if_untrained(settings, latest)
-  calibrate = not latest and not model_config.inception_checkpoint_file
+  extension = None
+  if latest and settings.extend_checkpoint:
+    tf.logging.info("train_dir holds a checkpoint: --extend_checkpoint is "
+                    "not used.")
+  elif settings.extend_checkpoint:
+    try:
+      extension = vocabulary_extension.plan(
+          settings.extend_checkpoint,
+          _extended_vocab_file(settings, features),
+          _run_vocab_file(settings, features), model_config)
+    except (ValueError, tf.errors.OpError) as e:
+      sys.exit("train: error: %s" % e)
+  _warn_if_untrained(settings,
+                     latest or (extension and extension.checkpoint))
+  calibrate = (not latest and not extension and
+               not model_config.inception_checkpoint_file)
   built = builder.build_training_graph(
       model_config, training_config, settings.train_inception,
       calibrate_encoder=calibrate and task is None,
@@ -311,6 +354,15 @@ def train_chief(settings, train_dir, model_config, training_config, features,
       sys.exit("train: error: %s Its model configuration differs from this "
                "run's: pass the one it was trained with (--model_config_file)."
                % e)
+  elif extension is not None:
+    with built.graph.as_default():
+      variables = tf.global_variables()
+    try:
+      init_fn = vocabulary_extension.init_fn(
+          extension.checkpoint, variables, extension.num_old_words,
+          extension.num_new_words)
+    except checkpoints.CheckpointMismatchError as e:
+      sys.exit("train: error: %s" % e)
   elif init_fn is not None:
     try:
       checkpoints.check_has_variables(

@@ -7,6 +7,7 @@ import json
 import os
 import unicodedata
 
+from im2txt.data import build_manifest
 from im2txt.data import caption_files
 from im2txt.data import captions_metadata
 from im2txt.data import mscoco_builder
@@ -280,7 +281,7 @@ class LanguagesTest(OwnDataCase):
                         mscoco_builder.MANIFEST_FILENAME)
     with open(path) as f:
       manifest = json.load(f)
-    for key in mscoco_builder.MANIFEST_DEFAULTS:
+    for key in build_manifest.MANIFEST_DEFAULTS:
       del manifest[key]
     with open(path, "w") as f:
       json.dump(manifest, f)

@@ -1,0 +1,197 @@
+"""Fine-tuning with a grown vocabulary: build_mscoco_data --base_vocab_file
+and train --extend_checkpoint."""
+
+import json
+import os
+import re
+import sys
+
+import numpy as np
+import pytest
+
+from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
+import tensorflow.compat.v1 as tf
+
+from im2txt.captioning import captioner
+from im2txt.data import mscoco_builder
+from im2txt.training import vocabulary_extension
+from tests import testing_utils
+
+# Captions of set B: words set A (the demo's shapes) never had.
+NEW_CAPTIONS = ("a purple hexagon beside a golden star",
+                "two purple hexagons on a golden field")
+
+
+def _top_captions(output):
+  """{image file: its best caption} from run_inference's output."""
+  captions = {}
+  for name, best in re.findall(r"Captions for image (\S+):\n\s+0\) (.*?) "
+                               r"\(p=", output):
+    captions[os.path.basename(name)] = best
+  return captions
+
+
+class RemapTest(tf.test.TestCase):
+
+  def testOldRowsStayAndTheUnknownWordMoves(self):
+    old = np.arange(6 * 2).reshape(6, 2)      # 4 words, <UNK> = 4, 1 spare
+    initial = -np.ones((9, 2), dtype=np.int64)  # 6 words, <UNK> = 6
+    new = vocabulary_extension.remap_rows(old, initial, 0, 4, 6)
+    np.testing.assert_array_equal(new[:4], old[:4])
+    np.testing.assert_array_equal(new[6], old[4])
+    np.testing.assert_array_equal(new[[4, 5, 7, 8]], -np.ones((4, 2)))
+    # Along axis 1 (the logits' weights).
+    new = vocabulary_extension.remap_rows(old.T, initial.T, 1, 4, 6)
+    np.testing.assert_array_equal(new[:, :4], old.T[:, :4])
+    np.testing.assert_array_equal(new[:, 6], old.T[:, 4])
+
+
+@pytest.mark.slow
+class ExtendCheckpointTest(testing_utils.TinyDataTestCase):
+
+  TRAIN_STEPS = testing_utils.SHARED_TRAIN_STEPS
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    # Set B: some of A's images with captions of new words, built on A's
+    # vocabulary.
+    image_dir = cls.paths["val_image_dir"]
+    names = sorted(os.listdir(image_dir))[:8]
+    cls.captions_file = os.path.join(cls.root, "b.jsonl")
+    with open(cls.captions_file, "w", encoding="utf-8") as f:
+      for i, name in enumerate(names):
+        f.write(json.dumps({"image": name, "split": "train",
+                            "caption": NEW_CAPTIONS[i % 2]}) + "\n")
+    cls.b_dir = os.path.join(cls.root, "b")
+    mscoco_builder.build(
+        "", "", "", "", cls.b_dir, os.path.join(cls.b_dir, "word_counts.txt"),
+        train_shards=1, val_shards=1, test_shards=1, num_threads=1,
+        min_word_count=1, input_format="jsonl",
+        captions_file=cls.captions_file, image_dir=image_dir,
+        base_vocab_file=cls.paths["vocab_file"])
+    cls.b_pattern = os.path.join(cls.b_dir, "train-00000-of-00001")
+    cls.b_vocab = os.path.join(cls.b_dir, "word_counts.txt")
+    # A larger vocab_size than A's model: the word rows grow.
+    cls.b_config = testing_utils.write_config(
+        testing_utils.tiny_model_config(vocab_size=72),
+        os.path.join(cls.root, "b_model.json"))
+    # Set A's test images, as files.
+    cls.test_images = []
+    for image_id, encoded, _ in captioner.images_from_records(
+        cls.paths["test_pattern"]):
+      path = os.path.join(cls.root, "test-%d.jpg" % image_id)
+      with open(path, "wb") as f:
+        f.write(encoded)
+      cls.test_images.append(path)
+
+  def _captions(self, checkpoint, vocab_file):
+    result = testing_utils.run_module("im2txt.run_inference", [
+        "--checkpoint_path=" + checkpoint, "--vocab_file=" + vocab_file,
+        "--input_files=" + ",".join(self.test_images)])
+    captions = _top_captions(result.stdout)
+    self.assertEqual(len(captions), len(self.test_images), result.stdout)
+    return captions
+
+  def _train(self, train_dir, steps, *extra, check=True):
+    return testing_utils.run_module("im2txt.train", [
+        "--input_file_pattern=" + self.b_pattern, "--train_dir=" + train_dir,
+        "--model_config_file=" + self.b_config,
+        "--number_of_steps=%d" % steps, "--log_every_n_steps=1"] +
+                                    list(extra), check=check)
+
+  def testExtendedModelCaptionsAsBeforeThenLearnsTheNewWords(self):
+    with open(self.paths["vocab_file"], encoding="utf-8") as f:
+      old_lines = f.read().split("\n")
+    with open(self.b_vocab, encoding="utf-8") as f:
+      new_lines = f.read().split("\n")
+    self.assertEqual(new_lines[:len(old_lines)], old_lines)
+    self.assertGreater(len(new_lines), len(old_lines))
+
+    train_dir = os.path.join(self.root, "extended")
+    result = self._train(train_dir, 0,
+                         "--extend_checkpoint=" + self.train_dir)
+    self.assertIn("Extending %s" % os.path.join(
+        self.train_dir, "model.ckpt-%d" % self.TRAIN_STEPS), result.stderr)
+    self.assertEqual(testing_utils.checkpoint_steps(train_dir), [0])
+    extended = os.path.join(train_dir, "model.ckpt-0")
+    # The old words' rows are the old model's at their ids; the old
+    # unknown word's row is at the new unknown id.
+    old = tf.train.load_checkpoint(tf.train.latest_checkpoint(self.train_dir))
+    new = tf.train.load_checkpoint(extended)
+    num_old, num_new = len(old_lines), len(new_lines)
+    for name, axis in vocabulary_extension.WORD_ROWS.items():
+      before = np.moveaxis(old.get_tensor(name), axis, 0)
+      after = np.moveaxis(new.get_tensor(name), axis, 0)
+      self.assertEqual(after.shape[0], 72)
+      np.testing.assert_array_equal(after[:num_old], before[:num_old])
+      np.testing.assert_array_equal(after[num_new], before[num_old])
+    np.testing.assert_array_equal(
+        new.get_tensor("lstm/basic_lstm_cell/kernel"),
+        old.get_tensor("lstm/basic_lstm_cell/kernel"))
+    self.assertEqual(new.get_tensor("global_step"), 0)
+    with open(os.path.join(train_dir, "model_config.json")) as f:
+      self.assertEqual(json.load(f)["vocab_size"], 72)
+
+    # Before any fine-tuning step, set A's test images get the captions
+    # they had.
+    before = self._captions(self.train_dir, self.paths["vocab_file"])
+    self.assertEqual(self._captions(extended, self.b_vocab), before)
+
+    # Fine-tuning on B runs from there (the same command, further).
+    result = self._train(train_dir, 30,
+                         "--extend_checkpoint=" + self.train_dir)
+    self.assertIn("--extend_checkpoint is not used", result.stderr)
+    by_step = dict(re.findall(r"global step (\d+): loss = ([\d.]+)",
+                              result.stderr))
+    self.assertEqual(sorted(int(s) for s in by_step), list(range(1, 31)))
+    losses = [float(by_step[str(s)]) for s in range(1, 31)]
+    self.assertLess(np.mean(losses[-5:]), np.mean(losses[:5]))
+    captions = self._captions(os.path.join(train_dir, "model.ckpt-30"),
+                              self.b_vocab)
+    new_words = set(" ".join(NEW_CAPTIONS).split()) - set(
+        line.split()[0] for line in old_lines)
+    self.assertTrue(any(set(c.split()) & new_words
+                        for c in captions.values()), captions)
+
+  def testVocabularyThatMovesAnOldWordIsRefused(self):
+    # B built without the base vocabulary: its own order of A's words.
+    c_dir = os.path.join(self.root, "c")
+    mscoco_builder.build(
+        "", "", "", "", c_dir, os.path.join(c_dir, "word_counts.txt"),
+        train_shards=1, val_shards=1, test_shards=1, num_threads=1,
+        min_word_count=1, input_format="jsonl",
+        captions_file=self.captions_file,
+        image_dir=self.paths["val_image_dir"])
+    with open(self.paths["vocab_file"], encoding="utf-8") as f:
+      old_words = [line.split()[0] for line in f]
+    with open(os.path.join(c_dir, "word_counts.txt"), encoding="utf-8") as f:
+      new_words = [line.split()[0] for line in f]
+    first = next(i for i, w in enumerate(old_words)
+                 if i >= len(new_words) or new_words[i] != w)
+    train_dir = os.path.join(self.root, "refused")
+    result = testing_utils.run_module("im2txt.train", [
+        "--input_file_pattern=" + os.path.join(c_dir, "train-00000-of-00001"),
+        "--train_dir=" + train_dir, "--model_config_file=" + self.b_config,
+        "--number_of_steps=1",
+        "--extend_checkpoint=" + self.train_dir,
+        "--extend_vocab_file=" + self.paths["vocab_file"]], check=False)
+    self.assertEqual(result.returncode, 1, result.stderr[-3000:])
+    self.assertNotIn("Traceback", result.stderr)
+    self.assertIn("the word %r (id %d in the old vocabulary)"
+                  % (old_words[first], first), result.stderr)
+    self.assertEqual(testing_utils.checkpoint_steps(train_dir), [])
+    # Records built on the base vocabulary need no --extend_vocab_file;
+    # records without one do.
+    result = testing_utils.run_module("im2txt.train", [
+        "--input_file_pattern=" + os.path.join(c_dir, "train-00000-of-00001"),
+        "--train_dir=" + train_dir, "--model_config_file=" + self.b_config,
+        "--number_of_steps=1",
+        "--extend_checkpoint=" + self.train_dir], check=False)
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("the records were not built with --base_vocab_file; pass "
+                  "--extend_vocab_file", result.stderr)
+
+
+if __name__ == "__main__":
+  sys.exit(pytest.main([__file__, "-v"]))
