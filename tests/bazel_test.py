@@ -120,38 +120,37 @@ class BazelTest(unittest.TestCase):
     self.assertIn("Phase 2 (fine-tune everything)", result.stdout)
     for flag in ("--input_file_pattern", "--inception_checkpoint_file",
                  "--train_dir", "--[no]train_inception", "--number_of_steps",
-                 "--log_every_n_steps", "--features_file_pattern"):
+                 "--log_every_n_steps", "--features_file_pattern",
+                 "--encoder_dtype", "--extend_checkpoint"):
       self.assertIn(flag, result.stdout)
 
   def testEvaluateAndRunInferenceBinaries(self):
-    result = _binary("evaluate", "--helpfull")
-    self.assertIn("--min_global_step", result.stdout)
-    result = _binary("run_inference", "--helpfull")
-    self.assertIn("--checkpoint_path", result.stdout)
-    result = _binary("build_mscoco_data", "--helpfull")
-    self.assertIn("--word_counts_output_file", result.stdout)
-    # The additions: their imports resolve inside Bazel's runfiles too.
-    for name, flag in (("evaluate", "--num_caption_eval_images"),
-                       ("run_inference", "--batch_size"),
-                       ("caption_images", "--gallery_dir"),
-                       ("score_captions", "--results_file"),
-                       ("blind_baseline", "--train_file_pattern"),
-                       ("cache_features", "--num_crops"),
-                       ("cache_features", "--encoder_dtype"),
-                       ("train", "--encoder_dtype"),
-                       ("run_inference", "--encoder_dtype"),
-                       ("caption_images", "--encoder_dtype"),
-                       ("build_mscoco_data", "--parallelism"),
-                       ("make_demo_data", "--output_dir"),
-                       ("verify_records", "--kind"),
-                       ("local_cluster", "--num_workers"),
-                       ("export_saved_model", "--frozen_graph_file"),
-                       ("export_saved_model", "--model_base_path"),
-                       ("model_server", "--rest_api_port"),
-                       ("convert_legacy_checkpoint", "--output_checkpoint")):
+    # The guide's flags and the additions, one run of each binary: their
+    # imports resolve inside Bazel's runfiles too.
+    flags_of = {
+        "evaluate": ("--min_global_step", "--num_caption_eval_images"),
+        "run_inference": ("--checkpoint_path", "--batch_size",
+                          "--encoder_dtype"),
+        "build_mscoco_data": ("--word_counts_output_file", "--parallelism",
+                              "--input_format", "--tokenizer",
+                              "--base_vocab_file"),
+        "caption_images": ("--gallery_dir", "--encoder_dtype"),
+        "score_captions": ("--results_file",),
+        "blind_baseline": ("--train_file_pattern",),
+        "cache_features": ("--num_crops", "--encoder_dtype"),
+        "make_demo_data": ("--output_dir",),
+        "verify_records": ("--kind",),
+        "local_cluster": ("--num_workers",),
+        "export_saved_model": ("--frozen_graph_file", "--model_base_path"),
+        "model_server": ("--rest_api_port",
+                         "--tensorflow_intra_op_parallelism"),
+        "convert_legacy_checkpoint": ("--output_checkpoint",),
+    }
+    for name, flags in flags_of.items():
       result = _binary(name, "--helpfull")
       self.assertEqual(result.returncode, 0, name + result.stderr[-2000:])
-      self.assertIn(flag, result.stdout)
+      for flag in flags:
+        self.assertIn(flag, result.stdout, name)
 
   def testDownloadScriptFindsItsBuilderInRunfiles(self):
     runfile = os.path.join(testing_utils.REPO_ROOT, "bazel-bin", "im2txt",

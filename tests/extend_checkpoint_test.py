@@ -13,6 +13,7 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt.captioning import captioner
+from im2txt.inference_utils import caption_generator
 from im2txt.data import mscoco_builder
 from im2txt.training import vocabulary_extension
 from tests import testing_utils
@@ -20,15 +21,6 @@ from tests import testing_utils
 # Captions of set B: words set A (the demo's shapes) never had.
 NEW_CAPTIONS = ("a purple hexagon beside a golden star",
                 "two purple hexagons on a golden field")
-
-
-def _top_captions(output):
-  """{image file: its best caption} from run_inference's output."""
-  captions = {}
-  for name, best in re.findall(r"Captions for image (\S+):\n\s+0\) (.*?) "
-                               r"\(p=", output):
-    captions[os.path.basename(name)] = best
-  return captions
 
 
 class RemapTest(tf.test.TestCase):
@@ -76,22 +68,21 @@ class ExtendCheckpointTest(testing_utils.TinyDataTestCase):
     cls.b_config = testing_utils.write_config(
         testing_utils.tiny_model_config(vocab_size=72),
         os.path.join(cls.root, "b_model.json"))
-    # Set A's test images, as files.
-    cls.test_images = []
-    for image_id, encoded, _ in captioner.images_from_records(
-        cls.paths["test_pattern"]):
-      path = os.path.join(cls.root, "test-%d.jpg" % image_id)
-      with open(path, "wb") as f:
-        f.write(encoded)
-      cls.test_images.append(path)
+    cls.test_items = list(captioner.images_from_records(
+        cls.paths["test_pattern"]))
 
   def _captions(self, checkpoint, vocab_file):
-    result = testing_utils.run_module("im2txt.run_inference", [
-        "--checkpoint_path=" + checkpoint, "--vocab_file=" + vocab_file,
-        "--input_files=" + ",".join(self.test_images)])
-    captions = _top_captions(result.stdout)
-    self.assertEqual(len(captions), len(self.test_images), result.stdout)
-    return captions
+    """{image_id: best caption} of set A's test images, as run_inference
+    captions them (its loader, search and defaults), in this process."""
+    loaded = captioner.load_model(checkpoint, vocab_file)
+    generator = caption_generator.CaptionGenerator(loaded.model, loaded.vocab)
+    with tf.Session(graph=loaded.graph) as sess:
+      loaded.restore_fn(sess)
+      results, _, failures = captioner.caption_all(
+          sess, generator, loaded.vocab, self.test_items)
+    self.assertEqual(failures, [])
+    self.assertEqual(len(results), len(self.test_items))
+    return {r["image_id"]: r["caption"] for r in results}
 
   def _train(self, train_dir, steps, *extra, check=True):
     return testing_utils.run_module("im2txt.train", [
