@@ -24,6 +24,16 @@ Every stage is a subprocess of the project's command line:
   perplexity       evaluate --run_once: examples/s
   run_inference    run_inference, beam 3: s/image
   caption_images   caption_images --batch_size=20: s/image
+  evaluator_images / evaluator_features
+                   evaluate --run_once of one phase-1 checkpoint, 320
+                   examples and caption metrics on 100 images of the train
+                   split (whose features are cached), from images and from
+                   the cache (--input_file_pattern, and
+                   --features_file_pattern): the evaluator's own seconds
+                   for the checkpoint (its perplexity and caption metrics
+                   log lines), start-up excluded
+  caption_features caption_images --features_file_pattern on the train
+                   split's cache: s/image
 
 Rates that include a process's start-up are taken as the difference of two
 runs of different sizes (so start-up cancels). Time figures are also given
@@ -73,7 +83,13 @@ UNITS = {
     "perplexity_examples_per_s": ("examples/s", True),
     "run_inference_s_per_image": ("s/image", False),
     "caption_images_s_per_image": ("s/image", False),
+    "evaluator_images_s_per_checkpoint": ("s/checkpoint", False),
+    "evaluator_features_s_per_checkpoint": ("s/checkpoint", False),
+    "caption_features_s_per_image": ("s/image", False),
 }
+PERPLEXITY_LINE = re.compile(r"Perplexity = \S+ \(([\d.e+-]+) sec\)")
+CAPTION_METRICS_LINE = re.compile(
+    r"Caption metrics at global step \d+ on \d+ images \(([\d.]+) s")
 
 
 def run(module, *args):
@@ -87,6 +103,13 @@ def median_step(output):
   if len(times) <= WARMUP_STEPS:
     sys.exit("too few step lines in the training log:\n" + output[-3000:])
   return statistics.median(times[WARMUP_STEPS:])
+
+
+def tf_train_latest(train_dir):
+  """The latest checkpoint prefix of train_dir, from its index file."""
+  with open(os.path.join(train_dir, "checkpoint")) as f:
+    match = re.search(r'^model_checkpoint_path: "(.*)"', f.read(), re.M)
+  return os.path.join(train_dir, match.group(1))
 
 
 def make_data(work, num_train, num_val):
@@ -187,6 +210,17 @@ def main():
                   "--number_of_steps=%d" % step, *common)
   figures["phase1_features_s_per_step"] = median_step(out)
 
+  # A phase-1 checkpoint alone, for the evaluator from images and features.
+  phase1 = os.path.join(work, "phase1")
+  shutil.rmtree(phase1, ignore_errors=True)
+  os.makedirs(phase1)
+  latest = os.path.basename(tf_train_latest(train))
+  for name in os.listdir(train):
+    if name.startswith(latest + ".") or name == "model_config.json":
+      shutil.copy(os.path.join(train, name), phase1)
+  with open(os.path.join(phase1, "checkpoint"), "w") as f:
+    f.write('model_checkpoint_path: "%s"\n' % latest)
+
   step += args.phase2_steps
   _, peak, out = run("im2txt.train", "--input_file_pattern=" + records,
                      "--train_inception", "--number_of_steps=%d" % step,
@@ -224,6 +258,34 @@ def main():
     timings.append(seconds)
   figures["caption_images_s_per_image"] = (timings[1] - timings[0]) / 80
 
+  # The evaluator per phase-1 checkpoint, from images and from features,
+  # on the train split (its features are cached; the val split has 5
+  # images).
+  for name, extra in (
+      ("evaluator_images", []),
+      ("evaluator_features", ["--features_file_pattern=" + os.path.join(
+          features, "features-train-?????-of-00004")])):
+    eval_dir = os.path.join(work, "eval_" + name)
+    shutil.rmtree(eval_dir, ignore_errors=True)
+    _, _, out = run("im2txt.evaluate", "--input_file_pattern=" + records,
+                    "--checkpoint_dir=" + phase1, "--eval_dir=" + eval_dir,
+                    "--num_eval_examples=320", "--run_once",
+                    "--min_global_step=1", "--num_caption_eval_images=100",
+                    vocab, *extra)
+    figures[name + "_s_per_checkpoint"] = (
+        float(PERPLEXITY_LINE.search(out).group(1)) +
+        float(CAPTION_METRICS_LINE.search(out).group(1)))
+  timings = []
+  for count in (20, 100):
+    seconds, _, _ = run(
+        "im2txt.caption_images", "--checkpoint_path=" + phase1, vocab,
+        "--features_file_pattern=" + os.path.join(
+            features, "features-train-?????-of-00004"),
+        "--max_images=%d" % count, "--batch_size=20",
+        "--output_file=" + os.path.join(work, "features_%d.json" % count))
+    timings.append(seconds)
+  figures["caption_features_s_per_image"] = (timings[1] - timings[0]) / 80
+
   unit = figures["phase1_images_s_per_step"]
   result = {"machine": "%s, %d CPUs, Python %s" % (
       platform.processor() or platform.machine(), os.cpu_count(),
@@ -254,6 +316,13 @@ def main():
             figures["build_images_per_s"] /
             figures["build_original_work_images_per_s"],
             figures["build_peak_mb"] / figures["build_original_work_peak_mb"]))
+  print("evaluator per phase-1 checkpoint, same run: %.1fx faster from "
+        "cached features; caption_images from features %.1fx run_inference's "
+        "s/image" % (
+            figures["evaluator_images_s_per_checkpoint"] /
+            figures["evaluator_features_s_per_checkpoint"],
+            figures["run_inference_s_per_image"] /
+            figures["caption_features_s_per_image"]))
   if args.output:
     with open(args.output, "w") as f:
       json.dump(result, f, indent=2, sort_keys=True)

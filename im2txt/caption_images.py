@@ -20,9 +20,12 @@ r"""Captions many images and writes MSCOCO results files.
     --output_file=results.json --top_k_file=top_k.json
 
 Input is either the records of a split (--input_file_pattern; each image
-once, however many captions it has) or image files (--input_files, comma-
+once, however many captions it has), image files (--input_files, comma-
 separated patterns; the image id is the number at the end of the file name,
-as in COCO_val2014_000000224477.jpg). The model is loaded once.
+as in COCO_val2014_000000224477.jpg), or cache_features' shards of a split
+(--features_file_pattern: the same captions without running the encoder,
+when the checkpoint's encoder made the features; see
+im2txt/captioning/feature_captioner.py). The model is loaded once.
 
 --output_file gets the MSCOCO results format, the best caption of each
 image: [{"image_id": 224477, "caption": "a man riding a wave ..."}], ready
@@ -49,6 +52,7 @@ import tensorflow.compat.v1 as tf
 from im2txt.captioning import caption_gallery
 from im2txt.evaluation import caption_metrics
 from im2txt.captioning import captioner
+from im2txt.captioning import feature_captioner
 from im2txt.common import checkpoints
 from im2txt.common import file_io
 from im2txt.data import records
@@ -68,6 +72,12 @@ def define_flags():
       "input_files",
       "Comma-separated patterns of image files to caption.",
       __name__)
+  flags.DEFINE_string(
+      "features_file_pattern", "",
+      "Or: cache_features' shards of a split (crop 0 is each image's "
+      "inference preprocessing): the checkpoint's captions of those images "
+      "without running its encoder. Needs a checkpoint whose encoder made "
+      "the features (checked).")
   cli.define_shared_flag(
       "output_file",
       "MSCOCO results JSON to write.",
@@ -129,22 +139,38 @@ def main(unused_argv):
   tf.logging.set_verbosity(tf.logging.INFO)
   failures = []
   try:
-    if bool(FLAGS.input_file_pattern) == bool(FLAGS.input_files):
-      raise ValueError("Give exactly one of --input_file_pattern and "
-                       "--input_files.")
+    if sum(bool(x) for x in (FLAGS.input_file_pattern, FLAGS.input_files,
+                             FLAGS.features_file_pattern)) != 1:
+      raise ValueError("Give exactly one of --input_file_pattern, "
+                       "--input_files and --features_file_pattern.")
+    if FLAGS.features_file_pattern and "," in FLAGS.checkpoint_path:
+      raise ValueError("--features_file_pattern holds one encoder's "
+                       "outputs: caption it with one checkpoint, not an "
+                       "ensemble.")
+    if FLAGS.features_file_pattern and FLAGS.gallery_dir:
+      raise ValueError("--gallery_dir shows the images, which feature "
+                       "shards do not hold: caption --input_file_pattern "
+                       "for a gallery.")
     # Before hours of captioning, not after.
     for path in (FLAGS.output_file, FLAGS.top_k_file):
       if path:
         file_io.check_writable_location(path)
-    g, model, restore_fn, vocab, _ = captioner.load_model(
+    g, model, restore_fn, vocab, checkpoint = captioner.load_model(
         FLAGS.checkpoint_path, FLAGS.vocab_file, FLAGS.model_config_file,
         FLAGS.encoder_dtype)
     generator = caption_generator.CaptionGenerator(
         model, vocab, beam_size=FLAGS.beam_size,
         max_caption_length=FLAGS.max_caption_length,
         length_normalization_factor=FLAGS.length_normalization_factor)
-    images = _images(FLAGS.input_file_pattern, FLAGS.input_files,
-                     failures)
+    if FLAGS.features_file_pattern:
+      feature_captioner.check_encoder(
+          FLAGS.features_file_pattern, checkpoint,
+          checkpoints.model_config_for(checkpoint, FLAGS.model_config_file))
+      images = feature_captioner.features_of_split(
+          FLAGS.features_file_pattern)
+    else:
+      images = _images(FLAGS.input_file_pattern, FLAGS.input_files,
+                       failures)
   except captioner.SETUP_ERRORS + (OSError,) as e:
     sys.exit("caption_images: error: %s" % e)
 
@@ -156,8 +182,13 @@ def main(unused_argv):
   try:
     with tf.Session(graph=g) as sess:
       restore_fn(sess)
-      results, top_k, more_failures = captioner.caption_all(
-          sess, generator, vocab, images, batch_size=FLAGS.batch_size)
+      if FLAGS.features_file_pattern:
+        results, top_k = feature_captioner.caption_features(
+            sess, generator, vocab, list(images), FLAGS.batch_size)
+        more_failures = []
+      else:
+        results, top_k, more_failures = captioner.caption_all(
+            sess, generator, vocab, images, batch_size=FLAGS.batch_size)
   except (records.RecordReadError, input_ops.NoInputFilesError) as e:
     sys.exit("caption_images: error: %s" % e)
   except checkpoints.CheckpointFault as e:

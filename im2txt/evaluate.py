@@ -33,13 +33,20 @@ writes their BLEU-1..4, METEOR, ROUGE-L and CIDEr as summaries
 eval_dir/captions-<step>.json and the scores to eval_dir/caption_metrics.json
 (see im2txt/evaluation/caption_evaluation.py).
 
+With --features_file_pattern (cache_features' shards of the split, made
+with the phase-1 encoder) a checkpoint whose encoder made them is
+evaluated from them: the same examples' perplexity and the same images'
+captions, without running Inception v3 again (feature_evaluation.py); a
+checkpoint of another encoder (phase 2) is evaluated from the images of
+--input_file_pattern when it is given, else refused with its name. The log
+says which way each checkpoint went; the TensorBoard tags are the same.
+
 --run_once evaluates what is there and exits. --eval_on_cpu keeps the job
 off the GPUs (instead of CUDA_VISIBLE_DEVICES="") so that it can share a
 machine with training.
 """
 
 import functools
-import json
 import math
 import os
 import sys
@@ -49,15 +56,18 @@ from absl import flags
 
 from im2txt.common import cli
 from im2txt.common import onednn_default
-import numpy as np
 
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 
 import tensorflow.compat.v1 as tf
 
 from im2txt.evaluation import caption_evaluation
+from im2txt.evaluation import eval_state
+from im2txt.evaluation import feature_evaluation
+from im2txt.evaluation import perplexity as perplexity_lib
 from im2txt.common import checkpoints
 from im2txt.common import file_io
+from im2txt.data import feature_records
 from im2txt.serving import legacy_checkpoints
 from im2txt import show_and_tell_model
 from im2txt.training import builder
@@ -103,8 +113,17 @@ def define_flags():
       "caption_eval_beam_size", 3,
       "Beam size of the captions of --num_caption_eval_images.")
 
-  flags.register_validator("input_file_pattern", bool,
-                           message="--input_file_pattern is required.")
+  flags.DEFINE_string(
+      "features_file_pattern", "",
+      "cache_features' shards of the split (phase 1's fast path): each "
+      "checkpoint whose encoder made them is evaluated from them, without "
+      "running Inception v3 again (same perplexity and captions); others "
+      "(phase 2) from --input_file_pattern when given, else refused.")
+  flags.register_multi_flags_validator(
+      ["input_file_pattern", "features_file_pattern"],
+      lambda f: bool(f["input_file_pattern"] or f["features_file_pattern"]),
+      message="--input_file_pattern (or --features_file_pattern) is "
+      "required.")
   flags.register_validator("checkpoint_dir", bool,
                            message="--checkpoint_dir is required.")
   flags.register_validator("eval_dir", bool, message="--eval_dir is required.")
@@ -114,9 +133,8 @@ def define_flags():
       message="--num_caption_eval_images needs --vocab_file.")
 
 
-EVALUATED_STEPS_FILENAME = "evaluated_steps.json"
-# Checkpoints that could not be evaluated (corrupt), with the reason.
-FAILED_FILENAME = "failed_checkpoints.json"
+EVALUATED_STEPS_FILENAME = eval_state.EVALUATED_STEPS_FILENAME
+FAILED_FILENAME = eval_state.FAILED_FILENAME
 
 
 class NothingEvaluatedError(ValueError):
@@ -151,95 +169,18 @@ def evaluate_model(sess, model, global_step, summary_writer, summary_op,
       math.ceil(num_eval_examples / model.config.batch_size))
 
   start_time = time.time()
-  sum_losses = 0.
-  sum_weights = 0.
+  sums = perplexity_lib.Sums()
   for i in range(num_eval_batches):
-    cross_entropy_losses, weights = sess.run([
-        model.target_cross_entropy_losses,
-        model.target_cross_entropy_loss_weights
-    ])
-    sum_losses += np.sum(cross_entropy_losses * weights)
-    sum_weights += np.sum(weights)
+    sums.add(*sess.run([model.target_cross_entropy_losses,
+                        model.target_cross_entropy_loss_weights]))
     if not i % 100:
       tf.logging.info("Computed losses for %d of %d batches.", i + 1,
                       num_eval_batches)
-  eval_time = time.time() - start_time
-
-  mean_loss = sum_losses / sum_weights
-  perplexity = math.exp(mean_loss)
-  tf.logging.info("Perplexity = %f (%.2g sec)", perplexity, eval_time)
-
-  summary = tf.Summary()
-  value = summary.value.add()
-  value.simple_value = perplexity
-  value.tag = "Perplexity"
-  value = summary.value.add()
-  value.simple_value = mean_loss
-  value.tag = "eval/loss"
-  summary_writer.add_summary(summary, global_step)
-
-  summary_writer.flush()
+  perplexity = perplexity_lib.write(summary_writer, global_step, sums,
+                                    time.time() - start_time)
   tf.logging.info("Finished processing evaluation at global step %d.",
                   global_step)
   return perplexity
-
-
-def checkpoints_to_evaluate(checkpoint_dir, evaluated_steps,
-                            failed_paths=()):
-  """Lists (global_step, path) of existing checkpoints not yet evaluated.
-
-  A checkpoint that vanished since the index listed it (training keeps only
-  the latest few) is left out; one whose step cannot be read is returned
-  with step None, for the caller to record as failed. Paths in failed_paths
-  are left out.
-
-  Returns:
-    The pending (step, path) pairs, oldest first.
-  """
-  pending = []
-  for path in checkpoints.listed(checkpoint_dir):
-    if path in failed_paths or not (
-        file_io.exists(path + ".index") or
-        legacy_checkpoints.is_v1_file(path)):  # refused with the converter
-      continue
-    try:
-      step = checkpoints.global_step(path)
-    except checkpoints.READ_ERRORS as e:
-      if checkpoints.fault(path, e).vanished:
-        continue
-      pending.append((-1, path))  # Sorted first; recorded as failed.
-      continue
-    if step not in evaluated_steps:
-      pending.append((step, path))
-  return sorted(pending)
-
-
-def load_failed(eval_dir):
-  """{checkpoint path: reason} of checkpoints recorded as failed."""
-  path = file_io.join(eval_dir, FAILED_FILENAME)
-  if not file_io.exists(path):
-    return {}
-  return json.loads(file_io.read_text(path))
-
-
-def save_failed(eval_dir, failed):
-  """Records the failed checkpoints in eval_dir (atomically)."""
-  file_io.write_atomically(file_io.join(eval_dir, FAILED_FILENAME),
-                           json.dumps(failed, indent=2, sort_keys=True))
-
-
-def load_evaluated_steps(eval_dir):
-  """The global steps already evaluated into eval_dir (a set of ints)."""
-  path = file_io.join(eval_dir, EVALUATED_STEPS_FILENAME)
-  if not file_io.exists(path):
-    return set()
-  return set(json.loads(file_io.read_text(path)))
-
-
-def save_evaluated_steps(eval_dir, steps):
-  """Records the evaluated global steps in eval_dir (atomically)."""
-  file_io.write_atomically(file_io.join(eval_dir, EVALUATED_STEPS_FILENAME),
-                           json.dumps(sorted(steps)).encode("utf-8"))
 
 
 def run_once(model, saver, summary_writer, summary_op, checkpoint_path,
@@ -316,7 +257,8 @@ def _nothing_evaluated(checkpoint_dir, eval_dir, evaluated, below_min,
 
 def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
         num_eval_examples=10132, min_global_step=5000, run_once_only=False,
-        eval_on_cpu=False, model_config_file="", caption_evaluator_fn=None):
+        eval_on_cpu=False, model_config_file="", caption_evaluator_fn=None,
+        features_file_pattern=""):
   """Builds the eval graph and evaluates new checkpoints in a loop.
 
   Args:
@@ -334,6 +276,10 @@ def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
     caption_evaluator_fn: Optional function of (model_config, session_config)
       returning a caption_evaluation.CaptionEvaluator, run on each checkpoint
       after its perplexity.
+    features_file_pattern: Optional cache_features shards of the split: a
+      checkpoint whose encoder made them is evaluated from them
+      (feature_evaluation.py); another from images if input_file_pattern
+      is given, else refused (named in the log and in --run_once's error).
 
   Returns:
     A dict {global_step: perplexity} of this call's evaluations (only with
@@ -359,29 +305,37 @@ def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
   caption_evaluator = None
   if caption_evaluator_fn is not None:
     caption_evaluator = caption_evaluator_fn(model_config, session_config)
+  from_features = None
+  if features_file_pattern:
+    from_features = feature_evaluation.FeaturePerplexity(
+        model_config, features_file_pattern, num_eval_examples,
+        input_file_pattern, session_config)
 
   g = tf.Graph()
   with g.as_default():
-    model = show_and_tell_model.ShowAndTellModel(model_config, mode="eval")
-    model.build()
-    saver = tf.train.Saver()
-    summary_op = tf.summary.merge_all()
+    model = saver = summary_op = None
+    if input_file_pattern:
+      model = show_and_tell_model.ShowAndTellModel(model_config, mode="eval")
+      model.build()
+      saver = tf.train.Saver()
+      summary_op = tf.summary.merge_all()
     summary_writer = tf.summary.FileWriter(eval_dir)
     g.finalize()
 
     results = {}
-    evaluated = load_evaluated_steps(eval_dir)
-    failed = load_failed(eval_dir)
+    evaluated = eval_state.load_evaluated_steps(eval_dir)
+    failed = eval_state.load_failed(eval_dir)
     # Below min_global_step: skipped (and logged) once per process, not
     # recorded, so a later run with a lower threshold still evaluates them.
     below_min = set()
     unusable = []  # This pass's checkpoints that could not be evaluated.
+    refused = set()  # Steps whose encoder is not the features' (no images).
     while True:
       start = time.time()
       tf.logging.info("Starting evaluation at " + time.strftime(
           "%Y-%m-%d-%H:%M:%S", time.localtime()))
-      pending = checkpoints_to_evaluate(checkpoint_dir, evaluated | below_min,
-                                        failed)
+      pending = eval_state.checkpoints_to_evaluate(
+          checkpoint_dir, evaluated | below_min | refused, failed)
       if not pending and not tf.train.latest_checkpoint(checkpoint_dir):
         tf.logging.info("Skipping evaluation. No checkpoint found in: %s",
                         checkpoint_dir)
@@ -400,11 +354,22 @@ def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
             raise  # Not a fault of this checkpoint: all need converting.
           except checkpoints.READ_ERRORS as e:
             raise checkpoints.fault(path, e)
-          results[step] = run_once(model, saver, summary_writer, summary_op,
-                                   path, step, num_eval_examples,
-                                   session_config)
+          source = _source(path, step, from_features, input_file_pattern)
+          if source is None:
+            unusable.append("%s was not made by the encoder of the features "
+                            "(give --input_file_pattern too)" % path)
+            refused.add(step)  # Not again in this process.
+            continue
+          if source == "features":
+            results[step] = from_features.evaluate(path, step,
+                                                   summary_writer)
+          else:
+            results[step] = run_once(model, saver, summary_writer,
+                                     summary_op, path, step,
+                                     num_eval_examples, session_config)
           if caption_evaluator is not None:
-            caption_evaluator.evaluate(path, step, summary_writer, eval_dir)
+            caption_evaluator.evaluate(path, step, summary_writer, eval_dir,
+                                       from_features=source == "features")
         except checkpoints.CheckpointFault as e:
           if e.vanished:
             tf.logging.warning(
@@ -418,10 +383,10 @@ def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
                              "Recorded in %s; going on.", path, e.reason,
                              FAILED_FILENAME)
             failed[path] = e.reason
-            save_failed(eval_dir, failed)
+            eval_state.save_failed(eval_dir, failed)
           continue
         evaluated.add(step)
-        save_evaluated_steps(eval_dir, evaluated)
+        eval_state.save_evaluated_steps(eval_dir, evaluated)
       if run_once_only:
         summary_writer.close()
         if not results:
@@ -434,14 +399,35 @@ def run(input_file_pattern, checkpoint_dir, eval_dir, eval_interval_secs=600,
         time.sleep(time_to_next_eval)
 
 
+def _source(path, step, from_features, input_file_pattern):
+  """"features", "images" or None (refused): what a checkpoint is
+  evaluated from, logged."""
+  if from_features is not None:
+    if feature_records.encoder_fingerprint(path) == from_features.fingerprint:
+      tf.logging.info("Global step %d: evaluated from the cached features "
+                      "(its encoder made them).", step)
+      return "features"
+    if not input_file_pattern:
+      tf.logging.error(
+          "Global step %d (%s) is not evaluated: its encoder is not the one "
+          "of %s that made the features (a phase-2 checkpoint?). Give "
+          "--input_file_pattern too, to evaluate such checkpoints from "
+          "images.", step, path, from_features.encoder_checkpoint)
+      return None
+    tf.logging.info("Global step %d: evaluated from images (its encoder is "
+                    "not the features' one).", step)
+  return "images"
+
+
 def _caption_evaluator(vocab_file, input_file_pattern, num_images, beam_size,
-                       model_config, session_config):
+                       features_file_pattern, model_config, session_config):
   """The CaptionEvaluator of --num_caption_eval_images (exits on a bad
   vocabulary or metrics setup)."""
   try:
     return caption_evaluation.CaptionEvaluator(
         model_config, vocab_file, input_file_pattern, num_images,
-        beam_size=beam_size, session_config=session_config)
+        beam_size=beam_size, session_config=session_config,
+        features_file_pattern=features_file_pattern)
   except ValueError as e:
     # MetricsError, VocabularyFileError and VocabularyMismatchError are
     # ValueErrors.
@@ -451,14 +437,19 @@ def _caption_evaluator(vocab_file, input_file_pattern, num_images, beam_size,
 def main(unused_argv):
   tf.logging.set_verbosity(tf.logging.INFO)
   try:
-    input_ops.match_input_files(FLAGS.input_file_pattern)
-  except input_ops.NoInputFilesError as e:
+    if FLAGS.input_file_pattern:
+      input_ops.match_input_files(FLAGS.input_file_pattern)
+    if FLAGS.features_file_pattern:
+      feature_evaluation.cache_fingerprint(FLAGS.features_file_pattern)
+  except ValueError as e:
+    # NoInputFilesError and FeatureEvaluationError are ValueErrors.
     sys.exit("evaluate: error: %s" % e)
   caption_evaluator_fn = None
   if FLAGS.num_caption_eval_images > 0:
     caption_evaluator_fn = functools.partial(
         _caption_evaluator, FLAGS.vocab_file, FLAGS.input_file_pattern,
-        FLAGS.num_caption_eval_images, FLAGS.caption_eval_beam_size)
+        FLAGS.num_caption_eval_images, FLAGS.caption_eval_beam_size,
+        FLAGS.features_file_pattern)
   try:
     run(FLAGS.input_file_pattern, FLAGS.checkpoint_dir, FLAGS.eval_dir,
         eval_interval_secs=FLAGS.eval_interval_secs,
@@ -467,7 +458,10 @@ def main(unused_argv):
         run_once_only=FLAGS.run_once,
         eval_on_cpu=FLAGS.eval_on_cpu,
         model_config_file=FLAGS.model_config_file,
-        caption_evaluator_fn=caption_evaluator_fn)
+        caption_evaluator_fn=caption_evaluator_fn,
+        features_file_pattern=FLAGS.features_file_pattern)
+  except feature_evaluation.FeatureEvaluationError as e:
+    sys.exit("evaluate: error: %s" % e)
   except tf.errors.DataLossError as e:
     sys.exit("evaluate: error: %s" % builder.describe_data_loss(
         e, FLAGS.input_file_pattern))

@@ -44,6 +44,12 @@ class InferenceWrapper(inference_wrapper_base.InferenceWrapperBase):
         fetches=show_and_tell_model.INITIAL_STATE_BATCH,
         feed_dict={show_and_tell_model.IMAGE_BATCH_FEED: encoded_images})
 
+  def feed_features(self, sess, features):
+    """Initial states of cached encoder outputs [n, 2048], one row each."""
+    return sess.run(
+        fetches=show_and_tell_model.INITIAL_STATE_FEATURES,
+        feed_dict={show_and_tell_model.FEATURES_FEED: features})
+
   def inference_step(self, sess, input_feed, state_feed):
     softmax_output, state_output = sess.run(
         fetches=[show_and_tell_model.SOFTMAX, show_and_tell_model.STATE],

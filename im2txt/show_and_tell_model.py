@@ -65,6 +65,10 @@ STATE_FEED = schema.LSTM_SCOPE + "/state_feed:0"
 INITIAL_STATE = schema.LSTM_SCOPE + "/initial_state:0"
 # float32 [n, 2 * num_lstm_units], the initial states of IMAGE_BATCH_FEED.
 INITIAL_STATE_BATCH = schema.LSTM_SCOPE + "/initial_state_batch:0"
+# float32 [n, 2048], n encoder outputs (cache_features' crop 0), and their
+# initial states: captioning from cached features, the encoder not run.
+FEATURES_FEED = "image_features_feed:0"
+INITIAL_STATE_FEATURES = schema.LSTM_SCOPE + "/initial_state_features:0"
 # float32 [batch, 2 * num_lstm_units]
 STATE = schema.LSTM_SCOPE + "/state:0"
 SOFTMAX = "softmax:0"                  # float32 [batch, vocab_size]
@@ -162,6 +166,9 @@ class ShowAndTellModel(object):
     # their embeddings.
     self.image_batch = None
     self.image_batch_embeddings = None
+    # Inference only: FEATURES_FEED and its embeddings.
+    self.image_features_feed = None
+    self.features_embeddings = None
 
     # An int64 Tensor with shape [batch_size, padded_length].
     self.input_seqs = None
@@ -250,6 +257,10 @@ class ShowAndTellModel(object):
       self.image_batch = tf.map_fn(
           lambda e: self.process_image(e, thread_id=1), image_batch_feed,
           dtype=tf.float32, back_prop=False)
+      # Or the encoder's outputs themselves (cached features).
+      self.image_features_feed = tf.placeholder(
+          dtype=tf.float32, shape=[None, image_embedding.OUTPUT_SIZE],
+          name="image_features_feed")
 
       target_seqs = None
       input_mask = None
@@ -288,6 +299,9 @@ class ShowAndTellModel(object):
       # The same encoder and projection, frozen, on a batch.
       self.image_batch_embeddings = self.decoder.embed_images(
           self.image_batch, add_summaries=False)
+      # The projection alone, on encoder outputs computed beforehand.
+      self.features_embeddings = self.decoder.project_images(
+          self.image_features_feed)
 
     # Kept in the graph (as the original does) for tools that read it.
     tf.constant(self.config.embedding_size, name="embedding_size")
@@ -333,6 +347,10 @@ class ShowAndTellModel(object):
       with decoder.lstm_scope():
         tf.concat(axis=1, values=initial_state_batch,
                   name="initial_state_batch")
+      initial_state_features = decoder.initial_state(self.features_embeddings)
+      with decoder.lstm_scope():
+        tf.concat(axis=1, values=initial_state_features,
+                  name="initial_state_features")
         state_feed = tf.placeholder(dtype=tf.float32,
                                     shape=[None, decoder.state_size],
                                     name="state_feed")

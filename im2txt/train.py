@@ -278,8 +278,7 @@ def main(unused_argv):
       preflight.adopt_data_tokenizer(model_config,
                                      model_config.input_file_pattern)
     else:
-      # Feature shards record no tokenizer: the run keeps train_dir's.
-      preflight.adopt_saved_tokenizer(model_config, train_dir)
+      preflight.adopt_features_tokenizer(model_config, features, train_dir)
     # Before train_dir is touched: parameter servers that are not there,
     # or not TensorFlow servers, and a port that is taken end the run here.
     master = roles.connect(settings, task)

@@ -32,7 +32,8 @@ _LONG_FILES = ("demo_test.py", "train_test.py", "evaluate_test.py",
                "packaging_test.py", "recompute_test.py", "bazel_test.py",
                "train_signals_test.py", "legacy_checkpoints_test.py",
                "model_server_lifecycle_test.py", "model_server_test.py",
-               "extend_checkpoint_test.py", "other_languages_test.py")
+               "extend_checkpoint_test.py", "other_languages_test.py",
+               "evaluate_features_test.py", "feature_captioning_test.py")
 
 
 @pytest.hookimpl(trylast=True)  # After -m and -k have deselected.

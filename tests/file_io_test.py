@@ -6,7 +6,7 @@ import tempfile
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
-from im2txt import evaluate
+from im2txt.evaluation import eval_state
 from im2txt.common import file_io
 
 
@@ -37,11 +37,11 @@ class WriteAtomicallyTest(tf.test.TestCase):
   def testEvaluatedStepsRoundTripOnBothKindsOfPath(self):
     tf.io.gfile.makedirs("ram://file_io_test/steps")
     for eval_dir in (tempfile.mkdtemp(), "ram://file_io_test/steps"):
-      self.assertEqual(evaluate.load_evaluated_steps(eval_dir), set())
-      evaluate.save_evaluated_steps(eval_dir, {30, 1, 6100})
-      self.assertEqual(evaluate.load_evaluated_steps(eval_dir), {1, 30, 6100})
+      self.assertEqual(eval_state.load_evaluated_steps(eval_dir), set())
+      eval_state.save_evaluated_steps(eval_dir, {30, 1, 6100})
+      self.assertEqual(eval_state.load_evaluated_steps(eval_dir), {1, 30, 6100})
       self.assertEqual(tf.io.gfile.listdir(eval_dir),
-                       [evaluate.EVALUATED_STEPS_FILENAME])
+                       [eval_state.EVALUATED_STEPS_FILENAME])
 
 
 class FileLayerTest(tf.test.TestCase):

@@ -57,6 +57,8 @@ def _image(rng, colour, pattern):
 @pytest.mark.slow
 class ChineseCaptionsTest(testing_utils.TinyDataTestCase):
 
+  TRAIN_STEPS = testing_utils.SHARED_TRAIN_STEPS  # Its encoder only.
+
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
@@ -99,22 +101,22 @@ class ChineseCaptionsTest(testing_utils.TinyDataTestCase):
 
   def testTrainedOnCharactersItBeatsTheBlindBaselineInItsOwnWords(self):
     train_dir = os.path.join(self.root, "train")
-    # Step 0 (a calibrated random encoder), its features, then phase 1
-    # from the features.
-    testing_utils.run_module("im2txt.train", [
-        "--input_file_pattern=" + self.train_pattern,
-        "--train_dir=" + train_dir, "--model_config_file=" + self.zh_config,
-        "--number_of_steps=0"])
-    with open(os.path.join(train_dir, "model_config.json")) as f:
-      self.assertEqual(json.load(f)["caption_tokenizer"], "character")
+    # Features by the shared tiny model's encoder (a calibrated random
+    # Inception v3 at this image size), then phase 1 from them.
+    encoder = tf.train.latest_checkpoint(self.train_dir)
     features = os.path.join(self.root, "features")
     testing_utils.run_module("im2txt.cache_features", [
         "--input_file_pattern=" + self.train_pattern, "--output_dir=" +
-        features, "--checkpoint_path=" + train_dir])
+        features, "--checkpoint_path=" + encoder])
     testing_utils.run_module("im2txt.train", [
         "--features_file_pattern=" + os.path.join(features, "features-*"),
+        "--inception_checkpoint_file=" + encoder,
         "--train_dir=" + train_dir, "--model_config_file=" + self.zh_config,
         "--number_of_steps=3000", "--log_every_n_steps=500"])
+    # The tokenizer travelled from the builder's manifest through the
+    # features' descriptions into model_config.json.
+    with open(os.path.join(train_dir, "model_config.json")) as f:
+      self.assertEqual(json.load(f)["caption_tokenizer"], "character")
 
     # run_inference prints the characters as the vocabulary has them.
     result = testing_utils.run_module("im2txt.run_inference", [

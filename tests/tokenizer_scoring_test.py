@@ -84,9 +84,12 @@ class TokenizerScoringTest(unittest.TestCase):
                                 "The model in %s was trained on captions "
                                 "cut by the character tokenizer" % train_dir):
       builder.check_train_dir(train_dir, nltk_config)
-    # Training from features keeps train_dir's tokenizer.
+    # Training from feature shards without a recorded tokenizer keeps
+    # train_dir's.
+    shard = os.path.join(self.root, "features-train-00000-of-00001")
+    open(shard, "w").close()
     features_config = configuration.ModelConfig()
-    preflight.adopt_saved_tokenizer(features_config, train_dir)
+    preflight.adopt_features_tokenizer(features_config, shard, train_dir)
     self.assertEqual(features_config.caption_tokenizer, "character")
 
   def testScoringUsesTheRecordsTokenizer(self):

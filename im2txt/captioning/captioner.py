@@ -419,6 +419,15 @@ def format_captions(name, captions, vocab):
   return lines
 
 
+def result_entries(image_id, captions, vocab):
+  """An image's entries in the results file ({"image_id", "caption"}, the
+  best) and the top-k file ({"image_id", "captions": [{"caption", "p"}]})."""
+  beams = [{"caption": " ".join(caption_words(c, vocab)),
+            "p": math.exp(c.logprob)} for c in captions]
+  return ({"image_id": image_id, "caption": beams[0]["caption"]},
+          {"image_id": image_id, "captions": beams})
+
+
 def caption_all(sess, generator, vocab, images, log_every=50, batch_size=32):
   """Captions (image_id, encoded, name) items, batch_size images at a time.
 
@@ -437,10 +446,9 @@ def caption_all(sess, generator, vocab, images, log_every=50, batch_size=32):
     if captions is None:
       failures.append((name, "image %d is not a decodable JPEG" % image_id))
       continue
-    beams = [{"caption": " ".join(caption_words(c, vocab)),
-              "p": math.exp(c.logprob)} for c in captions]
-    results.append({"image_id": image_id, "caption": beams[0]["caption"]})
-    top_k.append({"image_id": image_id, "captions": beams})
+    result, beams = result_entries(image_id, captions, vocab)
+    results.append(result)
+    top_k.append(beams)
     if len(results) >= next_log:
       next_log += log_every
       tf.logging.info("Captioned %d images (%.1f images/s)", len(results),

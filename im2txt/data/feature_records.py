@@ -165,6 +165,41 @@ def encoder_fingerprint(checkpoint_path):
   return digest.hexdigest()
 
 
+def shard_problem(path, fingerprint, encoder_checkpoint, sizes,
+                  other_encoder_advice):
+  """Why the feature shard `path` is not the encoder outputs a reader
+  needs, or None when it is.
+
+  Args:
+    path: The shard.
+    fingerprint: encoder_fingerprint(encoder_checkpoint).
+    encoder_checkpoint: The checkpoint whose encoder the reader runs.
+    sizes: (image_height, image_width, resize_height, resize_width) of the
+      reader's model config.
+    other_encoder_advice: info -> what to do when the shard's encoder
+      (info.encoder_checkpoint) is another (a sentence).
+  """
+  sidecar = sidecar_path(path)
+  if not file_io.exists(sidecar):
+    return ("%s has no description %s: is it a feature shard written by "
+            "cache_features (and complete)?" % (path, sidecar))
+  try:
+    info = FeatureShardInfo.from_json_file(sidecar)
+  except ValueError as e:
+    return str(e)
+  if info.encoder_fingerprint != fingerprint:
+    return ("%s was computed by the encoder of %s, not by the encoder in %s. "
+            "%s" % (path, info.encoder_checkpoint, encoder_checkpoint,
+                    other_encoder_advice(info)))
+  shard_sizes = (info.image_height, info.image_width, info.resize_height,
+                 info.resize_width)
+  if tuple(shard_sizes) != tuple(sizes):
+    return ("%s holds features of %dx%d crops of %dx%d images, but the model "
+            "config has %dx%d crops of %dx%d images."
+            % ((path,) + tuple(shard_sizes) + tuple(sizes)))
+  return None
+
+
 _SLOT_SUFFIXES = ("/Momentum", "/Adam", "/Adam_1", "/RMSProp", "/RMSProp_1",
                   "/Adagrad", "/ExponentialMovingAverage")
 
@@ -179,7 +214,8 @@ class FeatureShardInfo(object):
   FIELDS = ("source_file", "split_files", "split_sha256", "num_images",
             "num_captions", "num_crops", "feature_size", "image_height",
             "image_width", "resize_height", "resize_width",
-            "encoder_checkpoint", "encoder_fingerprint", "encoder_dtype")
+            "encoder_checkpoint", "encoder_fingerprint", "encoder_dtype",
+            "caption_tokenizer")
 
   def __init__(self, **kwargs):
     unknown = set(kwargs) - set(self.FIELDS)

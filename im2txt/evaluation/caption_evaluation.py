@@ -27,6 +27,7 @@ caption_metrics (BLEU-1..4, METEOR, ROUGE-L, CIDEr) and writes
     ``<output_dir>/caption_metrics.json`` ({step: {metric: score}}).
 """
 
+import collections
 import itertools
 import json
 import time
@@ -36,7 +37,9 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt.evaluation import caption_metrics
+from im2txt.evaluation import feature_evaluation
 from im2txt.captioning import captioner
+from im2txt.captioning import feature_captioner
 from im2txt.common import checkpoints
 from im2txt.common import file_io
 from im2txt.data import records
@@ -51,7 +54,8 @@ class CaptionEvaluator(object):
 
   def __init__(self, model_config, vocab_file, input_file_pattern, num_images,
                beam_size=3, max_caption_length=20,
-               metrics=caption_metrics.METRICS, session_config=None):
+               metrics=caption_metrics.METRICS, session_config=None,
+               features_file_pattern=""):
     """Reads the images and builds the inference graph.
 
     Args:
@@ -63,6 +67,10 @@ class CaptionEvaluator(object):
       max_caption_length: Maximum caption length of the search.
       metrics: Names from caption_metrics.METRICS.
       session_config: Optional tf.ConfigProto.
+      features_file_pattern: Optional cache_features shards of the split:
+        evaluate(from_features=True) captions the same images from their
+        cached encoder outputs. Without input_file_pattern the images are
+        the first of the cache, and the references its captions.
 
     Raises:
       caption_metrics.MetricsError: If a metric is unavailable, or a record
@@ -78,20 +86,28 @@ class CaptionEvaluator(object):
         input_file_pattern, model_config, "The evaluated model")
     self.vocab = captioner.load_vocabulary(vocab_file, model_config,
                                             "the evaluated model")
+    self.images, self.features = [], []
     try:
-      self.images = [
-          (image_id, encoded, input_file_pattern)
-          for image_id, encoded, _ in itertools.islice(
-              captioner.images_from_records(input_file_pattern),
-              num_images)]
+      if input_file_pattern:
+        self.images = [
+            (image_id, encoded, input_file_pattern)
+            for image_id, encoded, _ in itertools.islice(
+                captioner.images_from_records(input_file_pattern),
+                num_images)]
+      if features_file_pattern:
+        self.features, references = self._features(
+            features_file_pattern, [i for i, _, _ in self.images] or None,
+            num_images)
     except records.RecordReadError as e:
       raise caption_metrics.MetricsError(str(e))
-    if not self.images:
-      raise ValueError("No images in %s to caption." % input_file_pattern)
-    wanted = set(i for i, _, _ in self.images)
-    self.references = {
-        i: refs for i, refs in caption_metrics.references_from_records(
-            input_file_pattern).items() if i in wanted}
+    ids = [item[0] for item in self.images or self.features]
+    if not ids:
+      raise ValueError("No images in %s to caption."
+                       % (input_file_pattern or features_file_pattern))
+    if input_file_pattern:
+      references = caption_metrics.references_from_records(
+          input_file_pattern)
+    self.references = {i: references[i] for i in ids if i in references}
     self.session_config = session_config
 
     self.graph, self.model, self.saver = captioner.build_inference_graph(
@@ -101,13 +117,38 @@ class CaptionEvaluator(object):
         self.model, self.vocab, beam_size=beam_size,
         max_caption_length=max_caption_length)
 
+  def _features(self, file_pattern, image_ids, num_images):
+    """The cache's (image_id, features, name) items of image_ids (the first
+    num_images of the cache if None), and its references ({image_id:
+    [caption text]}: its caption ids as words).
+
+    Raises:
+      ValueError: If an image of image_ids is not in the cache.
+    """
+    items = feature_captioner.features_of_split(file_pattern)
+    by_id = {item[0]: item for item in items}
+    if image_ids is None:
+      image_ids = [item[0] for item in items[:num_images]]
+    missing = [i for i in image_ids if i not in by_id]
+    if missing:
+      raise ValueError("%d of the images to caption have no features in %s "
+                       "(e.g. image_id %s): the cache is of another split."
+                       % (len(missing), file_pattern, missing[:5]))
+    _, pairs = feature_evaluation.read_cache(file_pattern)
+    references = collections.defaultdict(list)
+    special = (self.vocab.start_id, self.vocab.end_id)
+    for image_id, caption in pairs:
+      references[image_id].append(" ".join(
+          self.vocab.id_to_word(w) for w in caption if w not in special))
+    return [by_id[i] for i in image_ids], references
+
   @property
   def num_images(self):
     """How many images each checkpoint captions."""
-    return len(self.images)
+    return len(self.images or self.features)
 
   def evaluate(self, checkpoint_path, global_step, summary_writer=None,
-               output_dir=None):
+               output_dir=None, from_features=False):
     """Captions the images with one checkpoint and scores the captions.
 
     Args:
@@ -116,6 +157,8 @@ class CaptionEvaluator(object):
       summary_writer: Optional FileWriter for the caption_metrics/ summaries.
       output_dir: Optional folder (local or gs://...) for captions-<step>.json
         and caption_metrics.json.
+      from_features: Caption the cached encoder outputs instead of the
+        images (the checkpoint's encoder made them; evaluate checks).
 
     Returns:
       A dict metric name -> score.
@@ -126,9 +169,15 @@ class CaptionEvaluator(object):
     start = time.time()
     with tf.Session(graph=self.graph, config=self.session_config) as sess:
       checkpoints.restore(self.saver, sess, checkpoint_path)
-      results, _, failures = captioner.caption_all(
-          sess, self.generator, self.vocab, self.images,
-          log_every=max(len(self.images), 1))
+      if from_features:
+        results, _ = feature_captioner.caption_features(
+            sess, self.generator, self.vocab, self.features,
+            log_every=max(len(self.features), 1))
+        failures = []
+      else:
+        results, _, failures = captioner.caption_all(
+            sess, self.generator, self.vocab, self.images,
+            log_every=max(len(self.images), 1))
     for name, problem in failures:
       tf.logging.warning("Caption metrics: %s: %s (skipped)", name, problem)
     captions = {r["image_id"]: r["caption"] for r in results}

@@ -33,6 +33,7 @@ import tensorflow.compat.v1 as tf
 
 from im2txt.common import checkpoints
 from im2txt.common import file_io
+from im2txt.data import build_manifest
 from im2txt.data import feature_records
 from im2txt.data import records
 from im2txt.data import schema
@@ -169,8 +170,11 @@ def split_digest(sources):
 def expected_info(source, sources, model_config, num_crops,
                   encoder_checkpoint, fingerprint, encoder_dtype="float32",
                   records_sha256=None):
-  """The description a complete, current shard of `source` has."""
+  """The description a complete, current shard of `source` has (with the
+  tokenizer the builder recorded beside the records, for train)."""
+  tokenizer = build_manifest.recorded_tokenizer(source)
   return feature_records.FeatureShardInfo(
+      caption_tokenizer=tokenizer and tokenizer.description(),
       source_file=os.path.basename(source),
       split_files=sorted(os.path.basename(s) for s in sources),
       split_sha256=records_sha256,

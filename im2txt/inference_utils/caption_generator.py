@@ -208,6 +208,11 @@ class CaptionGenerator(object):
     else:
       initial_states = np.concatenate(
           [self.model.feed_image(sess, e) for e in encoded_images])
+    return self.beam_search_states(sess, initial_states)
+
+  def beam_search_states(self, sess, initial_states):
+    """beam_search_batch from the images' initial LSTM states [n, 2U] (for
+    example of cached encoder outputs: the model's feed_features)."""
     searches = [_BeamSearch(self, state) for state in initial_states]
     while True:
       live = [s for s in searches if not s.done]

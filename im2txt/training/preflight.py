@@ -166,13 +166,35 @@ def adopt_data_tokenizer(model_config, file_pattern):
   return recorded
 
 
-def adopt_saved_tokenizer(model_config, train_dir):
-  """Gives model_config the tokenizer of the model config saved in
-  train_dir, if there is one."""
-  saved = configuration.load_model_config(train_dir)
-  if saved is not None:
-    for key in tokenizers.Tokenizer().description():
-      setattr(model_config, key, getattr(saved, key))
+def adopt_features_tokenizer(model_config, file_pattern, train_dir):
+  """Gives model_config the tokenizer cache_features recorded in the
+  feature shards' descriptions (from the builder's manifest), else the one
+  of the model config saved in train_dir, if any; returns it or None.
+
+  Raises:
+    tokenizers.TokenizerMismatchError: As adopt_data_tokenizer.
+  """
+  files = feature_inputs.match_feature_files(file_pattern)
+  sidecar = feature_records.sidecar_path(files[0])
+  recorded = None
+  if file_io.exists(sidecar):
+    description = feature_records.FeatureShardInfo.from_json_file(
+        sidecar).caption_tokenizer
+    if description:
+      recorded = tokenizers.from_description(description, sidecar)
+  if recorded is None:
+    saved = configuration.load_model_config(train_dir)
+    if saved is None:
+      return None
+    recorded = tokenizers.from_description(saved.to_dict(), train_dir)
+  configured = tokenizers.from_description(model_config.to_dict(),
+                                           "The model config")
+  if not configured.is_default():
+    tokenizers.check_same(configured, "The model config", recorded,
+                          "the features %s" % file_pattern)
+  for key, value in recorded.description().items():
+    setattr(model_config, key, value)
+  return recorded
 
 
 def check_features_match_encoder(file_pattern, encoder_checkpoint,
@@ -195,30 +217,15 @@ def check_features_match_encoder(file_pattern, encoder_checkpoint,
   """
   files = feature_inputs.match_feature_files(file_pattern)
   fingerprint = feature_records.encoder_fingerprint(encoder_checkpoint)
+  sizes = (model_config.image_height, model_config.image_width,
+           model_config.resize_height, model_config.resize_width)
+  advice = lambda info: (
+      "Training would save that encoder beside the new weights: make the "
+      "features with cache_features from %s, or train in a directory that "
+      "starts from %s." % (encoder_checkpoint, info.encoder_checkpoint))
   for path in files:
-    sidecar = feature_records.sidecar_path(path)
-    if not file_io.exists(sidecar):
-      raise FeatureMismatchError(
-          "%s has no description %s: is it a feature shard written by "
-          "cache_features (and complete)?" % (path, sidecar))
-    try:
-      info = feature_records.FeatureShardInfo.from_json_file(sidecar)
-    except ValueError as e:
-      raise FeatureMismatchError(str(e))
-    if info.encoder_fingerprint != fingerprint:
-      raise FeatureMismatchError(
-          "%s was computed by the encoder of %s, not by the encoder in %s "
-          "that training would save with the new weights. Make the features "
-          "with cache_features from %s, or train in a directory that starts "
-          "from %s." % (path, info.encoder_checkpoint, encoder_checkpoint,
-                        encoder_checkpoint, info.encoder_checkpoint))
-    sizes = (info.image_height, info.image_width, info.resize_height,
-             info.resize_width)
-    wanted = (model_config.image_height, model_config.image_width,
-              model_config.resize_height, model_config.resize_width)
-    if sizes != wanted:
-      raise FeatureMismatchError(
-          "%s holds features of %dx%d crops of %dx%d images, but the model "
-          "config has %dx%d crops of %dx%d images." % ((path,) + sizes +
-                                                       wanted))
+    problem = feature_records.shard_problem(path, fingerprint,
+                                            encoder_checkpoint, sizes, advice)
+    if problem:
+      raise FeatureMismatchError(problem)
   return len(files)
