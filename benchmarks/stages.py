@@ -219,7 +219,8 @@ def main():
     if name.startswith(latest + ".") or name == "model_config.json":
       shutil.copy(os.path.join(train, name), phase1)
   with open(os.path.join(phase1, "checkpoint"), "w") as f:
-    f.write('model_checkpoint_path: "%s"\n' % latest)
+    f.write('model_checkpoint_path: "%s"\nall_model_checkpoint_paths: "%s"\n'
+            % (latest, latest))
 
   step += args.phase2_steps
   _, peak, out = run("im2txt.train", "--input_file_pattern=" + records,

@@ -39,6 +39,21 @@ class CaptionMetricsTest(unittest.TestCase):
     self.assertGreater(scores["METEOR"], 0.9)
     self.assertEqual(sorted(scores), sorted(caption_metrics.METRICS))
 
+  def testOneMeteorProcessServesEveryCallAndADeadOneIsReplaced(self):
+    refs = {1: ["a man riding a wave on a surfboard"],
+            2: ["two dogs playing in the snow"]}
+    results = {1: "a man riding a wave", 2: "a dog in the snow"}
+    first = caption_metrics.score(results, refs, ["METEOR"])
+    process = caption_metrics._meteor.meteor_p  # pylint: disable=protected-access
+    # Other captions in between do not leave state behind.
+    caption_metrics.score({1: "a surfboard", 2: "dogs"}, refs, ["METEOR"])
+    self.assertEqual(caption_metrics.score(results, refs, ["METEOR"]), first)
+    self.assertIs(caption_metrics._meteor.meteor_p, process)  # pylint: disable=protected-access
+    process.kill()
+    process.wait()
+    self.assertEqual(caption_metrics.score(results, refs, ["METEOR"]), first)
+    self.assertIsNot(caption_metrics._meteor.meteor_p, process)  # pylint: disable=protected-access
+
   def testLineBreaksOfEveryKindDoNotShiftCaptions(self):
     # Every character that ends a line for Python, a superset of Unicode's
     # mandatory-break classes: each in a caption and a reference of its own

@@ -19,7 +19,6 @@ from im2txt import evaluate
 from im2txt import show_and_tell_model
 from im2txt.captioning import captioner
 from im2txt.common import checkpoints
-from im2txt.data import schema
 from im2txt.evaluation import feature_evaluation
 from im2txt.evaluation import perplexity
 from im2txt.inference_utils import caption_generator
@@ -36,26 +35,6 @@ def _perplexities(eval_dir):
   return {e.step: e.value for e in acc.Scalars("Perplexity")}
 
 
-def _write_other_encoder(source, target_dir, step):
-  """A checkpoint of global step `step` in target_dir: `source` with one
-  encoder weight changed (another encoder, as after phase 2)."""
-  reader = tf.train.load_checkpoint(source)
-  with tf.Graph().as_default():
-    variables = []
-    for name in sorted(reader.get_variable_to_shape_map()):
-      value = reader.get_tensor(name)
-      if name == schema.ENCODER_SCOPE + "/Conv2d_1a_3x3/weights":
-        value = value * 1.5
-      if name == "global_step":
-        value = step
-      variables.append(tf.Variable(value, name=name))
-    with tf.Session() as sess:
-      sess.run(tf.global_variables_initializer())
-      saver = tf.train.Saver(variables)
-      saver.save(sess, os.path.join(target_dir, "model.ckpt"),
-                 global_step=step)
-
-
 @pytest.mark.slow
 class EvaluateFromFeaturesTest(testing_utils.TinyDataTestCase):
 
@@ -64,8 +43,7 @@ class EvaluateFromFeaturesTest(testing_utils.TinyDataTestCase):
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
-    cls.features = os.path.join(testing_utils.shared_features(),
-                                "features-train-?????-of-00002")
+    cls.features = testing_utils.shared_features_pattern()
     # One preprocessing thread: the images path reads its records in order
     # (its summaries still take a few off its queue at varying moments).
     cls.eval_config = testing_utils.write_config(
@@ -78,7 +56,8 @@ class EvaluateFromFeaturesTest(testing_utils.TinyDataTestCase):
     state = tf.train.get_checkpoint_state(cls.checkpoint_dir)
     paths = list(state.all_model_checkpoint_paths) + [
         os.path.join(cls.checkpoint_dir, "model.ckpt-50")]
-    _write_other_encoder(state.model_checkpoint_path, cls.checkpoint_dir, 50)
+    testing_utils.write_other_encoder(state.model_checkpoint_path,
+                                    cls.checkpoint_dir, 50)
     tf.train.update_checkpoint_state(cls.checkpoint_dir, paths[-1], paths)
 
   def _evaluate(self, eval_dir, *extra):

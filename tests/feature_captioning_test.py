@@ -15,7 +15,6 @@ import tensorflow.compat.v1 as tf
 from im2txt.captioning import captioner
 from im2txt.captioning import feature_captioner
 from im2txt.common import checkpoints
-from im2txt.data import schema
 from im2txt.inference_utils import caption_generator
 from tests import testing_utils
 
@@ -28,8 +27,7 @@ class FeatureCaptioningTest(testing_utils.TinyDataTestCase):
   @classmethod
   def setUpClass(cls):
     super().setUpClass()
-    cls.features = os.path.join(testing_utils.shared_features(),
-                                "features-train-?????-of-00002")
+    cls.features = testing_utils.shared_features_pattern()
 
   def testCropZeroIsTheInferencePreprocessingAndCaptionsAreTheSame(self):
     loaded = captioner.load_model(self.train_dir, self.paths["vocab_file"])
@@ -73,20 +71,10 @@ class FeatureCaptioningTest(testing_utils.TinyDataTestCase):
     other_dir = os.path.join(self.root, "other")
     os.makedirs(other_dir)
     latest = tf.train.latest_checkpoint(self.train_dir)
-    reader = tf.train.load_checkpoint(latest)
-    with tf.Graph().as_default():
-      variables = []
-      for name in sorted(reader.get_variable_to_shape_map()):
-        value = reader.get_tensor(name)
-        if name == schema.ENCODER_SCOPE + "/Conv2d_1a_3x3/weights":
-          value = value * 1.5
-        variables.append(tf.Variable(value, name=name))
-      with tf.Session() as sess:
-        sess.run(tf.global_variables_initializer())
-        tf.train.Saver(variables).save(
-            sess, os.path.join(other_dir, os.path.basename(latest)))
+    testing_utils.write_other_encoder(latest, other_dir,
+                                      testing_utils.SHARED_TRAIN_STEPS)
     shutil.copy(os.path.join(self.train_dir, "model_config.json"), other_dir)
-    other = os.path.join(other_dir, os.path.basename(latest))
+    other = tf.train.latest_checkpoint(other_dir)
     with self.assertRaisesRegex(
         feature_captioner.FeatureCaptioningError,
         r"features-train-0000[01]-of-00002 was computed by the encoder of .*, "

@@ -311,6 +311,32 @@ def shared_features():
   return _shared["features"]
 
 
+def write_other_encoder(source, target_dir, step):
+  """A checkpoint of global step `step` in target_dir: `source` with one
+  encoder weight changed (another encoder, as after phase 2)."""
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  reader = tf.train.load_checkpoint(source)
+  with tf.Graph().as_default():
+    variables = []
+    for name in sorted(reader.get_variable_to_shape_map()):
+      value = reader.get_tensor(name)
+      if name == "InceptionV3/Conv2d_1a_3x3/weights":
+        value = value * 1.5
+      if name == "global_step":
+        value = step
+      variables.append(tf.Variable(value, name=name))
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      saver = tf.train.Saver(variables)
+      saver.save(sess, os.path.join(target_dir, "model.ckpt"),
+                 global_step=step)
+
+
+def shared_features_pattern():
+  """The file pattern of shared_features()' shards (the train split)."""
+  return os.path.join(shared_features(), "features-train-?????-of-00002")
+
+
 class TinyDataTestCase(unittest.TestCase):
   """A tiny data set and, if asked, a model trained on it, for a test class.
 

@@ -69,18 +69,15 @@ def features_of_split(file_pattern):
 def check_encoder(file_pattern, checkpoint, model_config):
   """Raises FeatureCaptioningError unless every shard holds the outputs of
   `checkpoint`'s encoder at the model config's image size."""
-  fingerprint = feature_records.encoder_fingerprint(checkpoint)
-  sizes = (model_config.image_height, model_config.image_width,
-           model_config.resize_height, model_config.resize_width)
-  advice = lambda info: (
-      "Its captions from these features would not be its captions of the "
-      "images: caption the images (--input_file_pattern), or make the "
-      "features with cache_features --checkpoint_path=%s." % checkpoint)
-  for path in feature_inputs.match_feature_files(file_pattern):
-    problem = feature_records.shard_problem(path, fingerprint, checkpoint,
-                                            sizes, advice)
-    if problem:
-      raise FeatureCaptioningError(problem)
+  problem = feature_records.first_shard_problem(
+      feature_inputs.match_feature_files(file_pattern), checkpoint,
+      model_config, lambda info: (
+          "Its captions from these features would not be its captions of "
+          "the images: caption the images (--input_file_pattern), or make "
+          "the features with cache_features --checkpoint_path=%s."
+          % checkpoint))
+  if problem:
+    raise FeatureCaptioningError(problem)
 
 
 def caption_features(sess, generator, vocab, items, batch_size=32,

@@ -47,7 +47,7 @@ import io
 import json
 import random
 
-from im2txt.common import file_io
+from im2txt.data import captions_metadata
 from im2txt.data.captions_metadata import CaptionsFileError
 
 INPUT_FORMATS = ("mscoco", "karpathy", "jsonl", "csv")
@@ -101,18 +101,6 @@ class _Collector(object):
     images = [{"id": i, "file_name": f} for f, i in self.id_of.items()]
     return Loaded({"images": images, "annotations": self.annotations},
                   dict(self.split_of))
-
-
-def _text(captions_file):
-  try:
-    return file_io.read_bytes(captions_file).decode("utf-8-sig")
-  except FileNotFoundError:
-    raise CaptionsFileError("%s: captions file not found" % captions_file)
-  except IsADirectoryError:
-    raise CaptionsFileError("%s: a directory, not a captions file"
-                            % captions_file)
-  except UnicodeDecodeError as e:
-    raise CaptionsFileError("%s: not UTF-8 text (%s)" % (captions_file, e))
 
 
 def _karpathy(captions_file, text):
@@ -216,7 +204,7 @@ def load(input_format, captions_file):
   if input_format not in INPUT_FORMATS[1:]:
     raise ValueError("input_format must be one of %s, got %r"
                      % (INPUT_FORMATS[1:], input_format))
-  text = _text(captions_file)
+  text = captions_metadata.read_text(captions_file)
   if input_format == "karpathy":
     return _karpathy(captions_file, text)
   return _lines(captions_file, text, input_format)

@@ -64,6 +64,23 @@ def log(message):
   print(message, flush=True)
 
 
+def read_text(captions_file, encoding="utf-8-sig"):
+  """A captions file's text.
+
+  Raises:
+    CaptionsFileError: If it is missing, a directory or not UTF-8.
+  """
+  try:
+    return file_io.read_bytes(captions_file).decode(encoding)
+  except FileNotFoundError:
+    raise CaptionsFileError("%s: captions file not found" % captions_file)
+  except IsADirectoryError:
+    raise CaptionsFileError("%s: a directory, not a captions file"
+                            % captions_file)
+  except UnicodeDecodeError as e:
+    raise CaptionsFileError("%s: not UTF-8 text (%s)" % (captions_file, e))
+
+
 def load_captions_json(captions_file):
   """Reads and validates one MSCOCO captions file.
 
@@ -74,14 +91,7 @@ def load_captions_json(captions_file):
     CaptionsFileError: If the file is missing or not in the MSCOCO format.
   """
   try:
-    data = json.loads(file_io.read_bytes(captions_file).decode("utf-8"))
-  except FileNotFoundError:
-    raise CaptionsFileError("%s: captions file not found" % captions_file)
-  except IsADirectoryError:
-    raise CaptionsFileError("%s: a directory, not a captions file"
-                            % captions_file)
-  except UnicodeDecodeError as e:
-    raise CaptionsFileError("%s: not UTF-8 text (%s)" % (captions_file, e))
+    data = json.loads(read_text(captions_file, "utf-8"))
   except ValueError as e:
     raise CaptionsFileError("%s: not valid JSON (%s)" % (captions_file, e))
   if not isinstance(data, dict):

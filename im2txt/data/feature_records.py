@@ -200,6 +200,22 @@ def shard_problem(path, fingerprint, encoder_checkpoint, sizes,
   return None
 
 
+def first_shard_problem(files, encoder_checkpoint, model_config,
+                        other_encoder_advice):
+  """shard_problem of the first of `files` that has one (the reader's
+  encoder and image sizes: encoder_checkpoint's and model_config's), or
+  None."""
+  fingerprint = encoder_fingerprint(encoder_checkpoint)
+  sizes = (model_config.image_height, model_config.image_width,
+           model_config.resize_height, model_config.resize_width)
+  for path in files:
+    problem = shard_problem(path, fingerprint, encoder_checkpoint, sizes,
+                            other_encoder_advice)
+    if problem:
+      return problem
+  return None
+
+
 _SLOT_SUFFIXES = ("/Momentum", "/Adam", "/Adam_1", "/RMSProp", "/RMSProp_1",
                   "/Adagrad", "/ExponentialMovingAverage")
 

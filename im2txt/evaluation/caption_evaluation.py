@@ -82,6 +82,8 @@ class CaptionEvaluator(object):
       ValueError: If the split has no images.
     """
     self.metrics = caption_metrics.check_metrics(list(metrics))
+    if "METEOR" in self.metrics:
+      caption_metrics.start_meteor()  # Once, not at every checkpoint.
     self.tokenizer = caption_metrics.scoring_tokenizer(
         input_file_pattern, model_config, "The evaluated model")
     self.vocab = captioner.load_vocabulary(vocab_file, model_config,

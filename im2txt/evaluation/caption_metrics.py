@@ -36,6 +36,7 @@ import io
 import json
 import re
 import shutil
+import threading
 
 import im2txt  # noqa: F401  pylint: disable=unused-import
 
@@ -157,6 +158,37 @@ def describe_scoring(tokenizer):
   return "scored after coco-caption's PTB tokenizer"
 
 
+# One METEOR scorer per process: starting it (a Java program loading its
+# paraphrase tables) takes seconds, which the evaluator would pay at every
+# checkpoint; its scores are stateless (each EVAL line carries its own
+# statistics), so it is reused, and replaced if its process ended or a call
+# failed halfway.
+_meteor = None
+_meteor_lock = threading.Lock()
+
+
+def _shared_meteor(meteor_class):
+  global _meteor  # pylint: disable=global-statement
+  with _meteor_lock:
+    if _meteor is None or _meteor.meteor_p.poll() is not None:
+      _meteor = meteor_class()
+    return _meteor
+
+
+def start_meteor():
+  """Starts the shared METEOR scorer now (a process that scores many
+  times, such as the evaluator, pays its start-up once, before the first
+  checkpoint)."""
+  from pycocoevalcap.meteor.meteor import Meteor  # pylint: disable=g-import-not-at-top
+  _shared_meteor(Meteor)
+
+
+def _forget_meteor():
+  global _meteor  # pylint: disable=global-statement
+  with _meteor_lock:
+    _meteor = None
+
+
 def _scorers(metrics):
   # Imported here: pycocoevalcap is only needed when scoring.
   from pycocoevalcap.bleu.bleu import Bleu  # pylint: disable=g-import-not-at-top
@@ -167,7 +199,7 @@ def _scorers(metrics):
   if any(m.startswith("Bleu_") for m in metrics):
     scorers.append((Bleu(4), ["Bleu_1", "Bleu_2", "Bleu_3", "Bleu_4"]))
   if "METEOR" in metrics:
-    scorers.append((Meteor(), ["METEOR"]))
+    scorers.append((_shared_meteor(Meteor), ["METEOR"]))
   if "ROUGE_L" in metrics:
     scorers.append((Rouge(), ["ROUGE_L"]))
   if "CIDEr" in metrics:
@@ -258,8 +290,13 @@ def score(results, references, metrics=METRICS, on_tokens=False):
   scores = {}
   for scorer, names in _scorers(metrics):
     # BLEU prints its n-gram counts to stdout; keep a command's output clean.
-    with contextlib.redirect_stdout(io.StringIO()):
-      value, _ = scorer.compute_score(gts, res)
+    try:
+      with contextlib.redirect_stdout(io.StringIO()):
+        value, _ = scorer.compute_score(gts, res)
+    except Exception:
+      if names == ["METEOR"]:
+        _forget_meteor()  # Its pipe may hold half an answer.
+      raise
     if not isinstance(value, list):
       value = [value]
     for name, v in zip(names, value):

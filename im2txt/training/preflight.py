@@ -153,14 +153,20 @@ def adopt_data_tokenizer(model_config, file_pattern):
       tokenizer than the original's and the records were cut by a third.
   """
   files = input_ops.match_input_files(file_pattern)
-  recorded = build_manifest.recorded_tokenizer(files[0])
+  return _adopt(model_config, build_manifest.recorded_tokenizer(files[0]),
+                "the records %s" % file_pattern)
+
+
+def _adopt(model_config, recorded, data_source):
+  """Sets model_config's tokenizer fields to `recorded` (None: nothing),
+  unless the config names another tokenizer than the original's."""
   if recorded is None:
     return None
   configured = tokenizers.from_description(model_config.to_dict(),
                                            "The model config")
   if not configured.is_default():
     tokenizers.check_same(configured, "The model config", recorded,
-                          "the records %s" % file_pattern)
+                          data_source)
   for key, value in recorded.description().items():
     setattr(model_config, key, value)
   return recorded
@@ -184,17 +190,9 @@ def adopt_features_tokenizer(model_config, file_pattern, train_dir):
       recorded = tokenizers.from_description(description, sidecar)
   if recorded is None:
     saved = configuration.load_model_config(train_dir)
-    if saved is None:
-      return None
-    recorded = tokenizers.from_description(saved.to_dict(), train_dir)
-  configured = tokenizers.from_description(model_config.to_dict(),
-                                           "The model config")
-  if not configured.is_default():
-    tokenizers.check_same(configured, "The model config", recorded,
-                          "the features %s" % file_pattern)
-  for key, value in recorded.description().items():
-    setattr(model_config, key, value)
-  return recorded
+    if saved is not None:
+      recorded = tokenizers.from_description(saved.to_dict(), train_dir)
+  return _adopt(model_config, recorded, "the features %s" % file_pattern)
 
 
 def check_features_match_encoder(file_pattern, encoder_checkpoint,
@@ -216,16 +214,12 @@ def check_features_match_encoder(file_pattern, encoder_checkpoint,
       encoder or at another image size.
   """
   files = feature_inputs.match_feature_files(file_pattern)
-  fingerprint = feature_records.encoder_fingerprint(encoder_checkpoint)
-  sizes = (model_config.image_height, model_config.image_width,
-           model_config.resize_height, model_config.resize_width)
-  advice = lambda info: (
-      "Training would save that encoder beside the new weights: make the "
-      "features with cache_features from %s, or train in a directory that "
-      "starts from %s." % (encoder_checkpoint, info.encoder_checkpoint))
-  for path in files:
-    problem = feature_records.shard_problem(path, fingerprint,
-                                            encoder_checkpoint, sizes, advice)
-    if problem:
-      raise FeatureMismatchError(problem)
+  problem = feature_records.first_shard_problem(
+      files, encoder_checkpoint, model_config, lambda info: (
+          "Training would save that encoder beside the new weights: make "
+          "the features with cache_features from %s, or train in a "
+          "directory that starts from %s." % (encoder_checkpoint,
+                                              info.encoder_checkpoint)))
+  if problem:
+    raise FeatureMismatchError(problem)
   return len(files)
