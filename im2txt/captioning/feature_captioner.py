@@ -22,7 +22,8 @@ from their pixels, without running Inception v3 again: the inference
 graph's FEATURES_FEED goes through the same projection and LSTM
 (show_and_tell_model.py), and the beam search is the batched one.
 
-* ``features_of_split``: (image_id, crop-0 features, shard) per image;
+* ``read_split`` / ``features_of_split``: (image_id, crop-0 features,
+  shard) per image, and (image_id, caption ids) per caption;
 * ``check_encoder``: refuses shards of another encoder or image size,
   naming the shard;
 * ``caption_features``: the results and top-k entries, as caption_all
@@ -47,23 +48,31 @@ class FeatureCaptioningError(ValueError):
   """The features cannot be captioned by this checkpoint (file named)."""
 
 
-def features_of_split(file_pattern):
-  """[(image_id, float32 [2048] crop-0 encoder output, shard path)], in
-  shard order.
+def read_split(file_pattern):
+  """A split's cache, read once: ([(image_id, float32 [2048] crop-0 encoder
+  output, shard path)] per image in shard order, [(image_id, caption ids)]
+  per caption in the same order).
 
   Raises:
     input_ops.NoInputFilesError: If the pattern matches no feature shard.
     FeatureCaptioningError: If a record is corrupt (file and index named).
   """
-  items = []
+  items, pairs = [], []
   try:
     for path in feature_inputs.match_feature_files(file_pattern):
       for record in records.read_parsed(path,
                                         feature_records.parse_example_proto):
         items.append((record["image_id"], record["features"][0], path))
+        pairs.extend((record["image_id"], list(c))
+                     for c in record["captions"])
   except records.RecordReadError as e:
     raise FeatureCaptioningError(str(e))
-  return items
+  return items, pairs
+
+
+def features_of_split(file_pattern):
+  """The (image_id, crop-0 features, shard path) items of read_split."""
+  return read_split(file_pattern)[0]
 
 
 def check_encoder(file_pattern, checkpoint, model_config):

@@ -145,8 +145,9 @@ def read_base_vocab(path):
   except UnicodeDecodeError as e:
     raise BaseVocabularyError("%s: not UTF-8 text (%s)" % (path, e))
   pairs, seen = [], set()
-  for number, line in enumerate(text.split("\n"), start=1):
-    if not line.strip() and number == len(text.split("\n")):
+  lines = text.split("\n")
+  for number, line in enumerate(lines, start=1):
+    if not line.strip() and number == len(lines):
       continue  # A trailing newline.
     fields = line.split()
     if len(fields) != 2 or not fields[1].isdigit():

@@ -37,7 +37,6 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt.evaluation import caption_metrics
-from im2txt.evaluation import feature_evaluation
 from im2txt.captioning import captioner
 from im2txt.captioning import feature_captioner
 from im2txt.common import checkpoints
@@ -127,7 +126,7 @@ class CaptionEvaluator(object):
     Raises:
       ValueError: If an image of image_ids is not in the cache.
     """
-    items = feature_captioner.features_of_split(file_pattern)
+    items, pairs = feature_captioner.read_split(file_pattern)
     by_id = {item[0]: item for item in items}
     if image_ids is None:
       image_ids = [item[0] for item in items[:num_images]]
@@ -136,7 +135,6 @@ class CaptionEvaluator(object):
       raise ValueError("%d of the images to caption have no features in %s "
                        "(e.g. image_id %s): the cache is of another split."
                        % (len(missing), file_pattern, missing[:5]))
-    _, pairs = feature_evaluation.read_cache(file_pattern)
     references = collections.defaultdict(list)
     special = (self.vocab.start_id, self.vocab.end_id)
     for image_id, caption in pairs:

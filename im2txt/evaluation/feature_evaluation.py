@@ -42,6 +42,7 @@ from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
 
 from im2txt import show_and_tell_model
+from im2txt.captioning import feature_captioner
 from im2txt.common import checkpoints
 from im2txt.data import feature_records
 from im2txt.data import records
@@ -78,26 +79,6 @@ def cache_fingerprint(file_pattern):
             "%s from %s" % v for v in seen.values())))
   fingerprint, (_, checkpoint) = seen.popitem()
   return fingerprint, checkpoint
-
-
-def read_cache(file_pattern):
-  """({image_id: crop-0 features}, [(image_id, caption ids)] in the cache's
-  order).
-
-  Raises:
-    FeatureEvaluationError: If a record is corrupt (file and index named).
-  """
-  features, pairs = {}, []
-  try:
-    for path in feature_inputs.match_feature_files(file_pattern):
-      for record in records.read_parsed(path,
-                                        feature_records.parse_example_proto):
-        features[record["image_id"]] = record["features"][0]
-        pairs.extend((record["image_id"], list(c))
-                     for c in record["captions"])
-  except records.RecordReadError as e:
-    raise FeatureEvaluationError(str(e))
-  return features, pairs
 
 
 def record_pairs(file_pattern, count):
@@ -140,7 +121,11 @@ class FeaturePerplexity(object):
                records_file_pattern="", session_config=None):
     self.fingerprint, self.encoder_checkpoint = cache_fingerprint(
         features_file_pattern)
-    features, cache_pairs = read_cache(features_file_pattern)
+    try:
+      items, cache_pairs = feature_captioner.read_split(features_file_pattern)
+    except feature_captioner.FeatureCaptioningError as e:
+      raise FeatureEvaluationError(str(e))
+    features = {image_id: crop for image_id, crop, _ in items}
     batch_size = model_config.batch_size
     num_batches = int(math.ceil(num_eval_examples / batch_size))
     count = (num_batches + 1) * batch_size  # The first: the summaries'.
