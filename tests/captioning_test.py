@@ -4,6 +4,7 @@ with the one-by-one fallback, caption text and the results format."""
 import io
 import os
 import tempfile
+import threading
 
 from PIL import Image
 
@@ -42,6 +43,39 @@ class FakeGenerator(object):
   def beam_search_batch(self, unused_sess, encoded_images):
     self.calls.append(("batch", tuple(encoded_images)))
     return [self._captions(e) for e in encoded_images]
+
+
+class FakeEncoder(object):
+  """feed_images of FakeGenerator's images: their numbers as states;
+  b"bad" fails the batch. Encoding the second batch sets `second`."""
+
+  def __init__(self, calls):
+    self.calls = calls
+    self.second = threading.Event()
+
+  def feed_images(self, unused_sess, encoded_images):
+    self.calls.append(("encode", tuple(encoded_images)))
+    if len(self.calls) > 1:
+      self.second.set()
+    if b"bad" in encoded_images:
+      raise tf.errors.InvalidArgumentError(None, None, "cannot decode")
+    return [int(e) for e in encoded_images]
+
+
+class FakeEncodingGenerator(FakeGenerator):
+  """FakeGenerator whose model encodes batches: batches are searched from
+  their states (beam_search_states), as CaptionGenerator does."""
+
+  def __init__(self):
+    super().__init__()
+    self.model = FakeEncoder(self.calls)
+    self.overlapped = []
+
+  def beam_search_states(self, unused_sess, states):
+    # The next batch is encoded while this one is searched.
+    self.overlapped.append(self.model.second.wait(timeout=30))
+    self.calls.append(("states", tuple(states)))
+    return [self._captions(b"%d" % n) for n in states]
 
 
 class CaptioningTest(tf.test.TestCase):
@@ -110,6 +144,29 @@ class CaptioningTest(tf.test.TestCase):
     self.assertEqual(generator.calls, [
         ("batch", (b"3", b"4")), ("batch", (b"bad", b"6")), ("one", b"bad"),
         ("one", b"6"), ("one", b"7")])
+
+  def testTheNextBatchIsEncodedWhileOneIsSearched(self):
+    generator = FakeEncodingGenerator()
+    items = [b"3", b"4", b"bad", b"6", b"7", b"8", b"9"]
+    out = list(captioner.beam_search_in_batches(None, generator, items, 2,
+                                                 lambda x: x))
+    self.assertEqual([item for item, _ in out], items)
+    self.assertIsNone(out[2][1])
+    self.assertEqual([c[0].sentence for _, c in out if c],
+                     [[0, n, 1] for n in (3, 4, 6, 7, 8, 9)])
+    # The first batch was searched while the second was being encoded.
+    self.assertTrue(generator.overlapped[0])
+    calls = generator.calls
+    self.assertLess(calls.index(("encode", (b"bad", b"6"))),
+                    calls.index(("states", (3, 4))))
+    # The failed batch is redone one image at a time; the others are
+    # searched from their states, in order.
+    self.assertEqual([c for c in calls if c[0] != "encode"], [
+        ("states", (3, 4)), ("one", b"bad"), ("one", b"6"),
+        ("states", (7, 8)), ("one", b"9")])
+    self.assertEqual([c for c in calls if c[0] == "encode"], [
+        ("encode", (b"3", b"4")), ("encode", (b"bad", b"6")),
+        ("encode", (b"7", b"8"))])
 
   def testCaptionTextAndResultsFormat(self):
     vocab = FakeVocab()

@@ -36,6 +36,7 @@ all caption through this module:
 """
 
 import collections
+from concurrent import futures
 import math
 import os
 import re
@@ -367,10 +368,13 @@ def _chunks(items, size):
 def beam_search_in_batches(sess, generator, items, batch_size, encoded_of):
   """Captions items batch_size at a time; yields (item, captions) in order.
 
-  A batch goes through generator.beam_search_batch (one image alone through
-  beam_search, the original path); a batch holding an undecodable image is
-  redone one image at a time, so that only that image fails: its captions
-  are None.
+  A batch goes through the generator's batched search (one image alone
+  through beam_search, the original path). With a model that encodes
+  batches (feed_images), the encoder runs on the next batch in a second
+  thread while the current batch is searched: the search's Python work and
+  small steps overlap the encoder's forward pass, with the same results.
+  A batch holding an undecodable image is redone one image at a time, so
+  that only that image fails: its captions are None.
 
   Args:
     sess: The session of the inference graph.
@@ -383,22 +387,46 @@ def beam_search_in_batches(sess, generator, items, batch_size, encoded_of):
     (item, captions): captions a list of caption_generator.Caption, best
     first, or None if the image cannot be decoded.
   """
-  for chunk in _chunks(items, max(1, batch_size)):
-    try:
-      if len(chunk) == 1:
-        all_captions = [generator.beam_search(sess, encoded_of(chunk[0]))]
-      else:
-        all_captions = generator.beam_search_batch(
-            sess, [encoded_of(item) for item in chunk])
-    except tf.errors.InvalidArgumentError:
-      all_captions = []
-      for item in chunk:
-        try:
-          all_captions.append(generator.beam_search(sess, encoded_of(item)))
-        except tf.errors.InvalidArgumentError:
-          all_captions.append(None)
-    for item, captions in zip(chunk, all_captions):
-      yield item, captions
+  chunks = _chunks(items, max(1, batch_size))
+  model = getattr(generator, "model", None)
+  if batch_size <= 1 or not hasattr(model, "feed_images"):
+    for chunk in chunks:
+      yield from _search_chunk(sess, generator, chunk, encoded_of, None)
+    return
+  with futures.ThreadPoolExecutor(1) as encoder_thread:
+    pending = None
+    for chunk in chunks:
+      states = None
+      if len(chunk) > 1:
+        states = encoder_thread.submit(model.feed_images, sess,
+                                       [encoded_of(item) for item in chunk])
+      if pending:
+        yield from _search_chunk(sess, generator, *pending)
+      pending = (chunk, encoded_of, states)
+    if pending:
+      yield from _search_chunk(sess, generator, *pending)
+
+
+def _search_chunk(sess, generator, chunk, encoded_of, states):
+  """(item, captions) of one batch; states: a future of its initial
+  states, or None to encode here."""
+  try:
+    if states is not None:
+      all_captions = generator.beam_search_states(sess, states.result())
+    elif len(chunk) == 1:
+      all_captions = [generator.beam_search(sess, encoded_of(chunk[0]))]
+    else:
+      all_captions = generator.beam_search_batch(
+          sess, [encoded_of(item) for item in chunk])
+  except tf.errors.InvalidArgumentError:
+    all_captions = []
+    for item in chunk:
+      try:
+        all_captions.append(generator.beam_search(sess, encoded_of(item)))
+      except tf.errors.InvalidArgumentError:
+        all_captions.append(None)
+  for item, captions in zip(chunk, all_captions):
+    yield item, captions
 
 
 def caption_words(caption, vocab):

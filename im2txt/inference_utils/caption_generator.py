@@ -161,8 +161,33 @@ class CaptionGenerator(object):
 
     Ties keep the lower word id first (a stable sort on -p).
     """
-    order = np.argsort(-np.asarray(word_probabilities), kind="stable")
-    return order[:self.beam_size]
+    return self.top_words_rows(np.asarray(word_probabilities)[None])[0]
+
+  def top_words_rows(self, probabilities):
+    """top_words of every row of a [rows, vocab_size] array: [rows, k].
+
+    The words of a full stable sort on -p, found without sorting the whole
+    vocabulary: a partition gives each row's k-th largest probability, and
+    only the words at least that probable (k, or more on a tie) are sorted
+    stably, in word-id order, so ties keep the lower id first exactly as in
+    the full sort. A row with NaN is sorted whole (NaN ranks last).
+    """
+    probabilities = np.asarray(probabilities)
+    rows, size = probabilities.shape
+    k = min(self.beam_size, size)
+    negated = -probabilities
+    if size <= 8 * k:
+      return np.argsort(negated, axis=1, kind="stable")[:, :k]
+    kth = np.partition(negated, k - 1, axis=1)[:, k - 1]
+    top = np.empty((rows, k), dtype=np.int64)
+    for row in range(rows):
+      candidates = np.flatnonzero(negated[row] <= kth[row])
+      if candidates.size < k:  # NaN in the row
+        top[row] = np.argsort(negated[row], kind="stable")[:k]
+        continue
+      order = np.argsort(negated[row, candidates], kind="stable")
+      top[row] = candidates[order[:k]]
+    return top
 
   def beam_search(self, sess, encoded_image):
     """Runs beam search caption generation on a single image.
@@ -182,7 +207,8 @@ class CaptionGenerator(object):
       softmax, new_states, metadata = self.model.inference_step(
           sess, np.array([c.sentence[-1] for c in beams]),
           np.array([c.state for c in beams]))
-      search.update(beams, softmax, new_states, metadata)
+      search.update(beams, softmax, new_states, metadata,
+                    self.top_words_rows(softmax))
     return search.result()
 
   def beam_search_batch(self, sess, encoded_images):
@@ -223,11 +249,13 @@ class CaptionGenerator(object):
       softmax, new_states, metadata = self.model.inference_step(
           sess, np.array([c.sentence[-1] for c in flat]),
           np.array([c.state for c in flat]))
+      top = self.top_words_rows(softmax)
       start = 0
       for search, image_beams in zip(live, beams):
         end = start + len(image_beams)
         search.update(image_beams, softmax[start:end], new_states[start:end],
-                      metadata[start:end] if metadata else None)
+                      metadata[start:end] if metadata else None,
+                      top[start:end])
         start = end
     return [s.result() for s in searches]
 
@@ -252,13 +280,15 @@ class _BeamSearch(object):
     self.partial_captions.reset()
     return partial_captions_list
 
-  def update(self, partial_captions_list, softmax, new_states, metadata):
-    """Extends each partial caption by its most probable next words."""
+  def update(self, partial_captions_list, softmax, new_states, metadata,
+             top_words):
+    """Extends each partial caption by its most probable next words
+    (top_words[i]: those of caption i, generator.top_words_rows)."""
     length_normalization_factor = self.generator.length_normalization_factor
     for i, partial_caption in enumerate(partial_captions_list):
       word_probabilities = softmax[i]
       state = new_states[i]
-      for w in self.generator.top_words(word_probabilities):
+      for w in top_words[i]:
         p = word_probabilities[w]
         if p < 1e-12:
           continue  # log(p) would be -inf or meaningless.

@@ -57,6 +57,27 @@ class CaptionGeneratorTest(unittest.TestCase):
     # Descending probability, ties by lower id.
     self.assertEqual(list(generator.top_words(probs)), [1, 3, 4])
 
+  def testTopWordsOfRowsEqualTheFullStableSort(self):
+    # A vocabulary large enough for the partition path, with many ties
+    # (probabilities drawn from few values), ties at the k-th place, an
+    # all-equal row, NaN and negative zero.
+    rng = np.random.default_rng(3)
+    rows = rng.choice([0.0, 1e-13, 0.001, 0.002, 0.5], size=(40, 3000))
+    rows = rows.astype(np.float32)
+    rows[0] = 0.25
+    rows[1, [5, 17, 900]] = 0.7  # three equal maxima
+    rows[2, [7, 8]] = np.nan
+    rows[3, :] = -0.0
+    rows[3, 2999] = 0.0
+    rows[4, 100:200] = 0.9  # a tie far wider than k
+    for beam_size in (1, 3, 7):
+      generator = caption_generator.CaptionGenerator(
+          FakeModel(TABLE), FakeVocab(), beam_size=beam_size)
+      expected = np.argsort(-rows, axis=1, kind="stable")[:, :beam_size]
+      np.testing.assert_array_equal(generator.top_words_rows(rows), expected)
+      for row, want in zip(rows, expected):
+        np.testing.assert_array_equal(generator.top_words(row), want)
+
   def testNoCaptionCompletesReturnsPartials(self):
     # One step only: nothing reaches </S>, so the partial captions come back.
     self._assertCaptions(self._search(beam_size=3, max_caption_length=2), [
