@@ -29,8 +29,20 @@ memory (ru_maxrss) and the ratios to the first setting. Settings:
   xla         onednn_off plus XLA auto-clustering (global_jit_level ON_1)
   recompute   onednn_off plus Grappler's recomputation heuristics
   recompute_encoder
-              onednn_on plus Grappler's manual recomputation of every
-              forward op of the encoder (marked _recompute_hint)
+              onednn_on plus what train --recompute_encoder does: Grappler's
+              manual recomputation (ops marked _recompute_hint) of the
+              encoder, by default every forward op as one whole
+  recompute_whole
+              the same, named explicitly (--recompute_encoder_blocks=whole)
+  recompute_eigen
+              onednn_off plus train --recompute_encoder: with TensorFlow's
+              own kernels the optimizer also recomputes batch norm and ReLU,
+              which it leaves stored under oneDNN's rewrites (only the
+              convolutions and pools are recomputed there)
+  recompute_blocks=SEGMENTS
+              the same, with train's --recompute_encoder_blocks=SEGMENTS
+              (e.g. recompute_blocks=stem; commas in SEGMENTS are written
+              ';' in --settings)
 """
 
 import argparse
@@ -51,6 +63,9 @@ SETTINGS = {
     "xla": {"TF_ENABLE_ONEDNN_OPTS": "0"},
     "recompute": {"TF_ENABLE_ONEDNN_OPTS": "0"},
     "recompute_encoder": {"TF_ENABLE_ONEDNN_OPTS": "1"},
+    "recompute_whole": {"TF_ENABLE_ONEDNN_OPTS": "1"},
+    "recompute_blocks": {"TF_ENABLE_ONEDNN_OPTS": "1"},
+    "recompute_eigen": {"TF_ENABLE_ONEDNN_OPTS": "0"},
 }
 
 
@@ -94,10 +109,15 @@ def measure(setting, stage, steps, batch_size):
   elif setting == "recompute":
     session_config.graph_options.rewrite_options.memory_optimization = (
         rewriter_config_pb2.RewriterConfig.RECOMPUTATION_HEURISTICS)
-  elif setting == "recompute_encoder":  # What train --recompute_encoder does.
+  elif setting.startswith("recompute_"):
     from im2txt.training import recompute  # pylint: disable=g-import-not-at-top
     from im2txt.data import schema  # pylint: disable=g-import-not-at-top
-    recompute.mark_encoder(built.graph, schema.ENCODER_SCOPE)
+    blocks = {"recompute_encoder": recompute.DEFAULT_BLOCKS,
+              "recompute_eigen": recompute.DEFAULT_BLOCKS,
+              "recompute_whole": recompute.WHOLE}.get(
+                  setting, setting.partition("=")[2])
+    recompute.mark_encoder(built.graph, schema.ENCODER_SCOPE,
+                           recompute.segments_of(blocks))
     recompute.enable(session_config)
   with built.graph.as_default():
     init = tf.global_variables_initializer()
@@ -124,7 +144,8 @@ def main():
   parser.add_argument("--_measure", default="", help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args._measure:  # pylint: disable=protected-access
-    setting, stage = args._measure.split(":")  # pylint: disable=protected-access
+    setting, stage = args._measure.rsplit(":", 1)  # pylint: disable=protected-access
+    setting = setting.replace(";", ",")
     measure(setting, stage, args.steps, args.batch_size)
     return
 
@@ -135,7 +156,7 @@ def main():
     for stage in stages:
       for setting in settings:
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
-                   **SETTINGS[setting])
+                   **SETTINGS[setting.partition("=")[0]])
         out = subprocess.run(
             [sys.executable, os.path.abspath(__file__),
              "--_measure=%s:%s" % (setting, stage),

@@ -78,6 +78,43 @@ class RecomputeTest(tf.test.TestCase):
     with self.assertRaisesRegex(ValueError, "no op in scope 'Nowhere'"):
       recompute.mark_encoder(built.graph, "Nowhere")
 
+  def testSegmentsKeepTheirOutputsAndRecomputeTheirInsides(self):
+    built = _phase2_graph()
+    recompute.mark_encoder(built.graph, schema.ENCODER_SCOPE,
+                           recompute.segments_of(
+                               "Conv2d_1a_3x3+Conv2d_2a_3x3,Mixed_5b"))
+
+    def marked(name):
+      op = built.graph.get_operation_by_name("InceptionV3/InceptionV3/" + name)
+      return recompute.HINT in op.node_def.attr
+
+    # The first segment: its output (the second layer's activation) kept,
+    # everything before it recomputed.
+    self.assertFalse(marked("Conv2d_2a_3x3/Relu"))
+    self.assertTrue(marked("Conv2d_2a_3x3/Conv2D"))
+    self.assertTrue(marked("Conv2d_2a_3x3/BatchNorm/FusedBatchNormV3"))
+    self.assertTrue(marked("Conv2d_1a_3x3/Relu"))
+    # A Mixed block: the concatenation kept, its branches recomputed.
+    self.assertFalse(marked("Mixed_5b/concat"))
+    self.assertTrue(marked("Mixed_5b/Branch_1/Conv2d_0b_5x5/Relu"))
+    # Blocks outside every segment are left alone.
+    self.assertFalse(marked("Conv2d_2b_3x3/Conv2D"))
+    self.assertFalse(marked("Mixed_5c/Branch_0/Conv2d_0a_1x1/Conv2D"))
+    self.assertFalse(marked("Conv2d_1a_3x3/BatchNorm/AssignMovingAvg"))
+
+  def testSegmentsOfTheFlag(self):
+    self.assertIsNone(recompute.segments_of("whole"))
+    self.assertEqual(recompute.segments_of("stem, Mixed_6a+Mixed_6b"),
+                     (recompute.STEM, ("Mixed_6a", "Mixed_6b")))
+    self.assertIsNone(recompute.DEFAULT_SEGMENTS)
+    for value, problem in (("Mixed_9z", "unknown block Mixed_9z"),
+                           ("stem,Conv2d_1a_3x3",
+                            "Conv2d_1a_3x3 in two segments"),
+                           (" , ", "no block"),
+                           ("whole,stem", "unknown block whole")):
+      with self.assertRaisesRegex(ValueError, problem):
+        recompute.segments_of(value)
+
   @pytest.mark.slow
   def testSameTrainingWithRecomputedActivations(self):
     # The same initial values, batch and steps with and without the
@@ -91,13 +128,25 @@ class RecomputeTest(tf.test.TestCase):
     again_losses, _, again, _ = _train_steps(
         _phase2_graph(), tf.ConfigProto(), initial)
     built = _phase2_graph()
-    recompute.mark_encoder(built.graph, schema.ENCODER_SCOPE)
+    # Segments (train --recompute_encoder_blocks): the stem and two
+    # Mixed blocks each recomputed from its kept input.
+    recompute.mark_encoder(built.graph, schema.ENCODER_SCOPE,
+                           recompute.segments_of("stem,Mixed_5b,Mixed_6a"))
     config = recompute.config_with_recomputation(tf.ConfigProto(
         allow_soft_placement=True))
     self.assertTrue(config.allow_soft_placement)
     losses, _, values, ran = _train_steps(built, config, initial)
     # The optimizer did recompute encoder ops (in the graph it ran).
-    self.assertGreater(len([n for n in ran if "Recomputed" in n]), 100)
+    # The optimizer did recompute ops of those segments, and of no other
+    # block (in the graph it ran; under oneDNN's rewrites only their
+    # convolutions and pools, with TensorFlow's kernels also batch norm
+    # and ReLU).
+    recomputed = [n for n in ran if n.startswith("Recomputed/")]
+    self.assertGreaterEqual(len(recomputed), 16)
+    prefix = "Recomputed/InceptionV3/InceptionV3/"
+    self.assertEqual(
+        set(n[len(prefix):].split("/")[0] for n in recomputed),
+        set(recompute.STEM[:-1]) | {"Mixed_5b", "Mixed_6a"})
     self.assertFalse([n for n in plain_ran if "Recomputed" in n])
     self.assertAllClose(plain_losses, again_losses, rtol=5e-4)
     self.assertAllClose(plain_losses, losses, rtol=5e-4)

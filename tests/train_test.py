@@ -118,7 +118,8 @@ class TrainTest(testing_utils.TinyDataTestCase):
     result = self._train(train_dir, 44, "--train_inception",
                          "--recompute_encoder")
     self.assertRegex(result.stderr, r"Recomputing the encoder's activations "
-                     r"in the backward pass \(\d+ ops marked\)")
+                     r"in the backward pass \(the whole encoder; \d+ ops "
+                     r"marked\)")
     self.assertEqual(testing_utils.checkpoint_steps(train_dir)[-1], 44)
     self.assertEqual(sorted(tf.train.list_variables(os.path.join(
         train_dir, "model.ckpt-44"))), sorted(tf.train.list_variables(

@@ -235,9 +235,14 @@ def _session_config(settings, task, deploy):
 def _mark_for_recomputation(settings, built):
   """With --recompute_encoder, marks the encoder's forward ops of `built`."""
   if settings.recompute_encoder:
-    count = recompute.mark_encoder(built.graph, schema.ENCODER_SCOPE)
-    tf.logging.info("Recomputing the encoder's activations in the backward "
-                    "pass (%d ops marked).", count)
+    segments = recompute.segments_of(settings.recompute_encoder_blocks)
+    count = recompute.mark_encoder(built.graph, schema.ENCODER_SCOPE,
+                                   segments)
+    tf.logging.info(
+        "Recomputing the encoder's activations in the backward pass (%s; "
+        "%d ops marked).", "the whole encoder" if segments is None else
+        "%d segments: %s" % (len(segments), settings.recompute_encoder_blocks),
+        count)
 
 
 def _run(settings, built, train_dir, init_fn, task, deploy, master,
