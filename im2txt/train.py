@@ -49,6 +49,7 @@ import sys
 from absl import flags
 
 from im2txt.common import cli
+from im2txt.common import malloc_arenas
 from im2txt.common import onednn_default
 
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
@@ -62,6 +63,7 @@ from im2txt.ops import scheduled_sampling
 from im2txt.training import builder
 from im2txt.training import cluster
 from im2txt.training import preflight
+from im2txt.training import recompute
 from im2txt.training import roles
 
 FLAGS = flags.FLAGS
@@ -101,12 +103,19 @@ def define_flags():
                        "Whether to train the Inception v3 submodel variables "
                        "(phase 2).")
   flags.DEFINE_boolean("recompute_encoder", False,
-                       "Phase 2: recompute the encoder's activations in the "
-                       "backward pass instead of keeping them (TensorFlow's "
-                       "graph memory optimizer): 0.75x the step's memory "
-                       "per image, so larger batches fit, at 1.25x the "
-                       "time per step on a CPU (benchmarks/README.md). "
-                       "Needs --train_inception.")
+                       "Phase 2: drop the encoder's activations after the "
+                       "forward pass and recompute them, segment by "
+                       "segment, when the backward pass needs them "
+                       "(TensorFlow's graph memory optimizer), so larger "
+                       "batches fit; more time per step "
+                       "(benchmarks/README.md). Needs --train_inception.")
+  flags.DEFINE_string("recompute_encoder_blocks", recompute.DEFAULT_BLOCKS,
+                      "With --recompute_encoder: the encoder's segments, "
+                      "comma-separated, each a block (stem layers, "
+                      "Mixed_5b ... Mixed_7c) or blocks joined by '+'; "
+                      "'stem' is the stem's seven layers; 'whole' recomputes "
+                      "every encoder op as one whole. Each segment's output "
+                      "is kept, its inside recomputed.")
   flags.DEFINE_boolean("scheduled_sampling", False,
                        "Feed the decoder its own sampled words instead of the "
                        "ground truth with a probability that grows on the "
@@ -200,6 +209,7 @@ TrainSettings = collections.namedtuple("TrainSettings", [
     "extend_vocab_file",
     "train_inception",
     "recompute_encoder",
+    "recompute_encoder_blocks",
     "scheduled_sampling",
     "self_critical",
     "vocab_file",
@@ -264,6 +274,8 @@ def main(unused_argv):
       raise ValueError("--recompute_encoder saves the encoder's activations "
                        "for its backward pass, which only phase 2 has: add "
                        "--train_inception or drop --recompute_encoder.")
+    if settings.recompute_encoder:
+      recompute.segments_of(settings.recompute_encoder_blocks)
     if settings.scheduled_sampling:
       scheduled_sampling.check_config(training_config)
     if settings.self_critical:
@@ -304,8 +316,10 @@ def main(unused_argv):
 
 def run():
   """Console-script entry point (also `python -m` and the Bazel binary):
-  the program, not an import, chooses oneDNN's kernels."""
+  the program, not an import, chooses oneDNN's kernels and caps malloc's
+  arenas."""
   onednn_default.use_onednn_kernels()
+  malloc_arenas.limit_arenas()
   cli.run_main(main, __name__, define_flags)
 
 

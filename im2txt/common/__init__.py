@@ -14,4 +14,5 @@
 # ==============================================================================
 """Plumbing every binary shares: flags and entry points (cli), files on
 any TensorFlow file system (file_io), checkpoints (checkpoints), the
-train_dir lock (dir_lock) and the kernel choice (onednn_default)."""
+train_dir lock (dir_lock), the kernel choice (onednn_default) and train's cap
+on malloc's arenas (malloc_arenas)."""
