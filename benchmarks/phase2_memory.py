@@ -97,21 +97,12 @@ def run_phase2(setting, records, config_file, phase1, steps, work):
   shutil.rmtree(train_dir, ignore_errors=True)
   shutil.copytree(phase1, train_dir)
   start = int(stages.tf_train_latest(train_dir).rsplit("-", 1)[1])
-  saved = {k: os.environ.get(k) for k in env}
-  os.environ.update(env)
-  try:
-    _, peak, out = process_stats.run_module(
-        "im2txt.train", "--input_file_pattern=" + records,
-        "--train_dir=" + train_dir, "--model_config_file=" + config_file,
-        "--train_inception", "--number_of_steps=%d" % (start + steps),
-        "--log_every_n_steps=1", "--save_summaries_secs=100000",
-        "--save_interval_secs=100000", *flags)
-  finally:
-    for key, value in saved.items():
-      if value is None:
-        os.environ.pop(key, None)
-      else:
-        os.environ[key] = value
+  _, peak, out = process_stats.run_module(
+      "im2txt.train", "--input_file_pattern=" + records,
+      "--train_dir=" + train_dir, "--model_config_file=" + config_file,
+      "--train_inception", "--number_of_steps=%d" % (start + steps),
+      "--log_every_n_steps=1", "--save_summaries_secs=100000",
+      "--save_interval_secs=100000", *flags, env=env)
   return stages.median_step(out), peak
 
 

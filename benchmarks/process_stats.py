@@ -41,17 +41,19 @@ def tree_rss_mb(pid):
   return total / 1024.0
 
 
-def run(argv, interval=0.1):
-  """Runs argv (the project on PYTHONPATH, TensorFlow's C++ logs quiet).
+def run(argv, interval=0.1, env=None):
+  """Runs argv (the project on PYTHONPATH, TensorFlow's C++ logs quiet;
+  `env`: more variables for the child, this process's left alone).
 
   Returns:
     (seconds, peak tree MB, combined stdout and stderr). Exits with the
     output's tail if the command fails.
   """
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
-             PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+  child_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+                   PYTHONPATH=ROOT + os.pathsep +
+                   os.environ.get("PYTHONPATH", ""), **(env or {}))
   start = time.perf_counter()
-  proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
+  proc = subprocess.Popen(argv, env=child_env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
   peak = [0.0]
   done = threading.Event()
@@ -72,6 +74,6 @@ def run(argv, interval=0.1):
   return seconds, peak[0], output
 
 
-def run_module(module, *args):
+def run_module(module, *args, env=None):
   """run() of `python -m module args` with this interpreter."""
-  return run([sys.executable, "-m", module] + list(args))
+  return run([sys.executable, "-m", module] + list(args), env=env)
