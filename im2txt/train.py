@@ -148,6 +148,15 @@ def define_flags():
                        "Seconds between checkpoints.")
   flags.DEFINE_integer("save_summaries_secs", 600,
                        "Seconds between TensorBoard summaries.")
+  flags.DEFINE_boolean("summaries_in_train_step", True,
+                       "Compute the summaries in the training step they "
+                       "describe (the first step, one every "
+                       "--save_summaries_secs, and the last step). "
+                       "--nosummaries_in_train_step: "
+                       "the original's summary thread, a separate pass beside "
+                       "the steps on a batch of its own that is not trained "
+                       "on (in phase 2 about 1 GB more at the process's "
+                       "peak at batch 32).")
   cli.define_shared_flag(
       "model_config_file",
       "Optional JSON file of ModelConfig fields overriding the "
@@ -218,6 +227,7 @@ TrainSettings = collections.namedtuple("TrainSettings", [
     "log_every_n_steps",
     "save_interval_secs",
     "save_summaries_secs",
+    "summaries_in_train_step",
     "model_config_file",
     "training_config_file",
     "features_file_pattern",

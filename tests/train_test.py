@@ -42,6 +42,12 @@ def _scalars(event_dir, tag):
   return [(e.step, e.value) for e in acc.Scalars(tag)]
 
 
+def _logged_losses(stderr):
+  """{global step: loss} of train's log lines."""
+  return {int(step): float(loss) for step, loss in re.findall(
+      r"global step (\d+): loss = (\d+\.\d+)", stderr)}
+
+
 class TrainTest(testing_utils.TinyDataTestCase):
 
   def _train(self, train_dir, steps, *extra, check=True):
@@ -100,6 +106,17 @@ class TrainTest(testing_utils.TinyDataTestCase):
     reader = tf.train.load_checkpoint(os.path.join(train_dir, "model.ckpt-40"))
     self.assertEqual(reader.get_tensor("global_step"), 40)
 
+    # The summaries are those of the training steps (their loss is the loss
+    # the step logged), not of a separate pass on another batch.
+    logged = _logged_losses(result.stderr)
+    summarized = [(step, value) for step, value in
+                  _scalars(train_dir, "OptimizeLoss/loss") if step > 10]
+    self.assertGreaterEqual(len(summarized), 2, summarized)
+    for step, value in summarized:
+      self.assertIn(step, logged)
+      self.assertAlmostEqual(value, logged[step], delta=6e-5, msg=step)
+    self.assertEqual(summarized[0][0], min(logged))  # the run's first step
+
     learning_rates = _scalars(train_dir, "OptimizeLoss/learning_rate")
     self.assertTrue(learning_rates, "no learning-rate summary written")
     for step, value in learning_rates:
@@ -146,12 +163,11 @@ class TrainTest(testing_utils.TinyDataTestCase):
     values = _scalars(train_dir, "scheduled_sampling/truth_probability")
     self.assertTrue(values, "no scheduled-sampling summary written")
     for step, value in values:
-      # The Supervisor's summary thread reads the global step beside the
-      # training thread, after the summary's own forward pass has waited
-      # for a batch: on a loaded machine the value can be of a few steps
-      # before the recorded one (seen: 4 steps).
+      # The summary is computed in the training step: its probability is
+      # that of the global step the step read, before or after its own
+      # increment (the step is read in the same run).
       near = [scheduled_sampling.schedule_value(config, s)
-              for s in range(max(0, step - 8), step + 3)]
+              for s in (step - 1, step)]
       self.assertTrue(any(abs(value - p) < 1e-5 for p in near),
                       (step, value, near))
     self.assertLess(min(v for _, v in values), 1.0)

@@ -35,7 +35,16 @@ cluster needs it:
   stops at once;
 * the first checkpoint save that fails (a full disk) stops the run after
   the current step with guarded_saver.CheckpointSaveError, its partial
-  files removed and the last complete checkpoint still the latest.
+  files removed and the last complete checkpoint still the latest;
+* by default the chief computes the summaries in the training step that
+  they describe (its first step, one every `save_summaries_secs`, and its
+  last step),
+  instead of the Supervisor's summary thread: that thread runs the summary
+  op as a step of its own beside the training steps, which reads a batch
+  that is never trained on and, with the gradient-norm summaries, holds a
+  second forward and backward pass in memory at the same time (phase 2 at
+  batch 32: about 1 GB of the process's peak). `summaries_in_step=False`
+  keeps the thread (the original's process).
 """
 
 import contextlib
@@ -125,7 +134,8 @@ def _recover_checkpoint_list(saver, train_dir):
 def run(built, train_dir, number_of_steps, log_every_n_steps=1,
         init_fn=None, save_summaries_secs=600, save_interval_secs=600,
         master="", is_chief=True, session_config=None, done_ops=(),
-        startup_wait_secs=7200, recovery_wait_secs=1, on_ready=None):
+        startup_wait_secs=7200, recovery_wait_secs=1, on_ready=None,
+        summaries_in_step=True):
   """Trains until the global step reaches `number_of_steps`.
 
   Args:
@@ -145,6 +155,8 @@ def run(built, train_dir, number_of_steps, log_every_n_steps=1,
     recovery_wait_secs: Its polling interval.
     on_ready: Optional function the chief calls once its session is
       initialised or restored, before the first step.
+    summaries_in_step: Whether the chief fetches the summary op with the
+      training step (else the Supervisor's summary thread runs it alone).
 
   Returns:
     (steps run by this process, last loss, last global step).
@@ -189,7 +201,7 @@ def run(built, train_dir, number_of_steps, log_every_n_steps=1,
       logdir=train_dir if is_chief else None,
       local_init_op=local_init_op,
       ready_for_local_init_op=ready_for_local_init_op,
-      summary_op=built.summary_op,
+      summary_op=None if summaries_in_step else built.summary_op,
       saver=saver,
       global_step=global_step,
       save_summaries_secs=save_summaries_secs,
@@ -198,11 +210,15 @@ def run(built, train_dir, number_of_steps, log_every_n_steps=1,
       recovery_wait_secs=recovery_wait_secs,
       stop_grace_secs=STOP_GRACE_SECS)
   saver.on_failure(supervisor.request_stop)
+  summaries = None
+  if summaries_in_step and is_chief and built.summary_op is not None:
+    summaries = _StepSummaries(supervisor, built.summary_op,
+                               save_summaries_secs)
   try:
     return _loop(supervisor, built, global_step, number_of_steps,
                  log_every_n_steps, master, is_chief, session_config,
                  done_ops, startup_wait_secs, chief_queue_runners,
-                 init_tokens_op, release_tokens_op, on_ready)
+                 init_tokens_op, release_tokens_op, on_ready, summaries)
   except tf.errors.DeadlineExceededError as e:
     raise TrainingInterrupted(
         "The model was not ready after %d s: this worker waits for the chief "
@@ -234,10 +250,36 @@ def _cause(error):
   return where + detail[:300]
 
 
+class _StepSummaries(object):
+  """The summaries fetched with a training step: that of the first step,
+  then that of the first step after every `interval_secs`, and that of the
+  last step (none if `interval_secs` is 0), written with the global step
+  read in the same run."""
+
+  def __init__(self, supervisor, summary_op, interval_secs):
+    self._supervisor = supervisor
+    self._summary_op = summary_op
+    self._interval_secs = interval_secs
+    self._last = None
+
+  def fetch(self, last_step):
+    """The summary op when this step's summary is due, else None."""
+    if self._interval_secs <= 0:
+      return None
+    if (self._last is not None and not last_step and
+        time.time() - self._last < self._interval_secs):
+      return None
+    return self._summary_op
+
+  def write(self, sess, summary, step):
+    self._last = time.time()
+    self._supervisor.summary_computed(sess, summary, global_step=step)
+
+
 def _loop(supervisor, built, global_step, number_of_steps, log_every_n_steps,
           master, is_chief, session_config, done_ops, startup_wait_secs,
           chief_queue_runners, init_tokens_op, release_tokens_op,
-          on_ready=None):
+          on_ready=None, summaries=None):
   """The session and the steps (see run)."""
   sess = supervisor.prepare_or_wait_for_session(
       master, config=session_config, start_standard_services=False,
@@ -260,7 +302,14 @@ def _loop(supervisor, built, global_step, number_of_steps, log_every_n_steps,
       while (step < number_of_steps and not supervisor.should_stop() and
              signals.received is None):
         start = time.time()
-        loss, step = sess.run([built.train_op, global_step])
+        summary_op = (summaries.fetch(step + 1 >= number_of_steps)
+                      if summaries is not None else None)
+        if summary_op is None:
+          loss, step = sess.run([built.train_op, global_step])
+        else:
+          loss, step, summary = sess.run(
+              [built.train_op, global_step, summary_op])
+          summaries.write(sess, summary, step)
         steps += 1
         if log_every_n_steps > 0 and step % log_every_n_steps == 0:
           tf.logging.info("global step %d: loss = %.4f (%.3f sec/step)",

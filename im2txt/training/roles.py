@@ -262,7 +262,8 @@ def _run(settings, built, train_dir, init_fn, task, deploy, master,
              is_chief=task is None or task.is_chief,
              session_config=_session_config(settings, task, deploy),
              done_ops=done_ops, startup_wait_secs=settings.cluster_wait_secs,
-             on_ready=on_ready)
+             on_ready=on_ready,
+             summaries_in_step=settings.summaries_in_train_step)
 
 
 def _run_vocab_file(settings, features):
