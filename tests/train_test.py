@@ -42,6 +42,18 @@ def _scalars(event_dir, tag):
   return [(e.step, e.value) for e in acc.Scalars(tag)]
 
 
+def _newest_events_file(event_dir):
+  return max(glob.glob(os.path.join(event_dir, "*tfevents*")),
+             key=os.path.getmtime)
+
+
+def _file_scalars(events_file, tag):
+  """[(step, value)] of `tag` in one events file."""
+  return [(event.step, value.simple_value)
+          for event in tf.train.summary_iterator(events_file)
+          for value in event.summary.value if value.tag == tag]
+
+
 def _logged_losses(stderr):
   """{global step: loss} of train's log lines."""
   return {int(step): float(loss) for step, loss in re.findall(
@@ -89,11 +101,20 @@ class TrainTest(testing_utils.TinyDataTestCase):
     self.assertTrue(os.path.exists(os.path.join(train_dir,
                                                 "training_config.json")))
 
-    # Same command, higher target: resumes at 6 (the absolute target).
-    result = self._train(train_dir, 10)
+    # Same command, higher target: resumes at 6 (the absolute target). With
+    # the original's summary thread, as an option, summaries are written
+    # from its own pass.
+    result = self._train(train_dir, 10, "--nosummaries_in_train_step")
     self.assertIn("at global step 6", result.stderr)
     self.assertRegex(result.stderr, r"global step 7: loss = \d+\.\d{4}")
     self.assertEqual(testing_utils.checkpoint_steps(train_dir)[-1], 10)
+    thread_summaries = _file_scalars(_newest_events_file(train_dir),
+                                     "OptimizeLoss/loss")
+    self.assertTrue(thread_summaries)
+    logged = _logged_losses(result.stderr)
+    for step, value in thread_summaries:  # another batch's loss
+      if step in logged:
+        self.assertGreater(abs(value - logged[step]), 6e-5, step)
 
     # A target already reached does nothing (the original ran one step).
     result = self._train(train_dir, 8)
