@@ -15,11 +15,16 @@ median s/step of the log after the first 3 steps, and the peak resident
 memory of the process tree (input queues, the Supervisor and the step,
 as a user's run has them). Settings, interleaved over --repeats rounds:
 
-  original_kernels  TF_ENABLE_ONEDNN_OPTS=0 and glibc's own malloc arenas
-                    (MALLOC_ARENA_MAX=8 per core): TensorFlow's own kernels
-                    on this CPU, i.e. the original's step (the same graph)
-                    in the original's process; the baseline of the ratios
-  default           train's defaults (oneDNN kernels, 2 malloc arenas)
+  original_kernels  TF_ENABLE_ONEDNN_OPTS=0, glibc's own malloc arenas
+                    (MALLOC_ARENA_MAX=8 per core) and the Supervisor's
+                    summary thread (--nosummaries_in_train_step):
+                    TensorFlow's own kernels on this CPU, i.e. the
+                    original's step (the same graph) in the original's
+                    process; the baseline of the ratios
+  default           train's defaults (oneDNN kernels, 2 malloc arenas,
+                    summaries computed in the training step)
+  default_summary_thread
+                    the same with the original's summary thread
   default_glibc_arenas
                     the same with glibc's own arenas
   recompute_encoder train --recompute_encoder (the whole encoder)
@@ -50,8 +55,10 @@ GLIBC_ARENAS = {"MALLOC_ARENA_MAX": str(8 * (os.cpu_count() or 1))}
 SEGMENTS = "stem,Mixed_5b,Mixed_5c,Mixed_5d"
 
 SETTINGS = {
-    "original_kernels": (dict(GLIBC_ARENAS, TF_ENABLE_ONEDNN_OPTS="0"), []),
+    "original_kernels": (dict(GLIBC_ARENAS, TF_ENABLE_ONEDNN_OPTS="0"),
+                         ["--nosummaries_in_train_step"]),
     "default": ({}, []),
+    "default_summary_thread": ({}, ["--nosummaries_in_train_step"]),
     "default_glibc_arenas": (GLIBC_ARENAS, []),
     "recompute_encoder": ({}, ["--recompute_encoder"]),
     "recompute_segments": ({}, ["--recompute_encoder",
