@@ -155,7 +155,7 @@ def define_flags():
                        "--nosummaries_in_train_step: "
                        "the original's summary thread, a separate pass beside "
                        "the steps on a batch of its own that is not trained "
-                       "on (in phase 2 about 1 GB more at the process's "
+                       "on (in phase 2 about 2 GB more at the process's "
                        "peak at batch 32).")
   cli.define_shared_flag(
       "model_config_file",
