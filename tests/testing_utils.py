@@ -386,3 +386,33 @@ class TinyDataTestCase(unittest.TestCase):
     shutil.rmtree(cls.root)
     super().tearDownClass()
     check_shared_unchanged()
+
+
+def scalars(event_dir, tag):
+  """[(step, value)] of a scalar summary in the event files of a folder."""
+  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=import-outside-toplevel
+  acc = event_accumulator.EventAccumulator(
+      event_dir, size_guidance={event_accumulator.SCALARS: 0})
+  acc.Reload()
+  if tag not in acc.Tags()["scalars"]:
+    return []
+  return [(e.step, e.value) for e in acc.Scalars(tag)]
+
+
+def newest_events_file(event_dir):
+  return max(glob.glob(os.path.join(event_dir, "*tfevents*")),
+             key=os.path.getmtime)
+
+
+def file_scalars(events_file, tag):
+  """[(step, value)] of a scalar summary in one events file."""
+  import tensorflow.compat.v1 as tf  # pylint: disable=import-outside-toplevel
+  return [(event.step, value.simple_value)
+          for event in tf.train.summary_iterator(events_file)
+          for value in event.summary.value if value.tag == tag]
+
+
+def logged_losses(stderr):
+  """{global step: loss} of train's log lines."""
+  return {int(step): float(loss) for step, loss in re.findall(
+      r"global step (\d+): loss = (\d+\.\d+)", stderr)}

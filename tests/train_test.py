@@ -17,7 +17,6 @@ import time
 import unittest
 
 import pytest
-from tensorboard.backend.event_processing import event_accumulator
 
 from im2txt import tf_compat  # noqa: F401  pylint: disable=unused-import
 import tensorflow.compat.v1 as tf
@@ -33,31 +32,7 @@ from tests import testing_utils
 pytestmark = pytest.mark.slow
 
 
-def _scalars(event_dir, tag):
-  acc = event_accumulator.EventAccumulator(
-      event_dir, size_guidance={event_accumulator.SCALARS: 0})
-  acc.Reload()
-  if tag not in acc.Tags()["scalars"]:
-    return []
-  return [(e.step, e.value) for e in acc.Scalars(tag)]
-
-
-def _newest_events_file(event_dir):
-  return max(glob.glob(os.path.join(event_dir, "*tfevents*")),
-             key=os.path.getmtime)
-
-
-def _file_scalars(events_file, tag):
-  """[(step, value)] of `tag` in one events file."""
-  return [(event.step, value.simple_value)
-          for event in tf.train.summary_iterator(events_file)
-          for value in event.summary.value if value.tag == tag]
-
-
-def _logged_losses(stderr):
-  """{global step: loss} of train's log lines."""
-  return {int(step): float(loss) for step, loss in re.findall(
-      r"global step (\d+): loss = (\d+\.\d+)", stderr)}
+_scalars = testing_utils.scalars
 
 
 class TrainTest(testing_utils.TinyDataTestCase):
@@ -108,10 +83,10 @@ class TrainTest(testing_utils.TinyDataTestCase):
     self.assertIn("at global step 6", result.stderr)
     self.assertRegex(result.stderr, r"global step 7: loss = \d+\.\d{4}")
     self.assertEqual(testing_utils.checkpoint_steps(train_dir)[-1], 10)
-    thread_summaries = _file_scalars(_newest_events_file(train_dir),
-                                     "OptimizeLoss/loss")
+    thread_summaries = testing_utils.file_scalars(
+        testing_utils.newest_events_file(train_dir), "OptimizeLoss/loss")
     self.assertTrue(thread_summaries)
-    logged = _logged_losses(result.stderr)
+    logged = testing_utils.logged_losses(result.stderr)
     for step, value in thread_summaries:  # another batch's loss
       if step in logged:
         self.assertGreater(abs(value - logged[step]), 6e-5, step)
@@ -129,7 +104,7 @@ class TrainTest(testing_utils.TinyDataTestCase):
 
     # The summaries are those of the training steps (their loss is the loss
     # the step logged), not of a separate pass on another batch.
-    logged = _logged_losses(result.stderr)
+    logged = testing_utils.logged_losses(result.stderr)
     summarized = [(step, value) for step, value in
                   _scalars(train_dir, "OptimizeLoss/loss") if step > 10]
     self.assertGreaterEqual(len(summarized), 2, summarized)
