@@ -112,7 +112,7 @@ class ChineseCaptionsTest(testing_utils.TinyDataTestCase):
         "--features_file_pattern=" + os.path.join(features, "features-*"),
         "--inception_checkpoint_file=" + encoder,
         "--train_dir=" + train_dir, "--model_config_file=" + self.zh_config,
-        "--number_of_steps=3000", "--log_every_n_steps=500"])
+        "--number_of_steps=5000", "--log_every_n_steps=500"])
     # The tokenizer travelled from the builder's manifest through the
     # features' descriptions into model_config.json.
     with open(os.path.join(train_dir, "model_config.json")) as f:
